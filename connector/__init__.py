@@ -1,0 +1,55 @@
+"""The connector: a relational database served as a Wix external database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+
+from . import config as settings
+from . import db, metadata, migrate
+from .auth import Verifier
+from .catalog import Catalog
+from .cursors import CursorSigner
+from .http import register_error_handlers
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """The connector app.
+
+    :param config: settings that override the environment (tests pass theirs here).
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_env())
+    if config:
+        app.config.update(config)
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = f"sqlite:///{os.path.join(app.instance_path, 'connector.sqlite3')}"
+    app.config["DATABASE_URL"] = settings.normalize_database_url(url)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["CONNECTOR_MAX_BODY"])
+    app.json.sort_keys = False  # items keep their fields in column order
+
+    db.init_app(app)
+    engine = db.get_engine_of(app)
+    migrate.upgrade(engine)
+    secret = app.config.get("CONNECTOR_SECRET_KEY")
+    if not secret:
+        with engine.begin() as conn:
+            secret = metadata.shared_secret(conn, "cursor_secret")
+    app.extensions["connector.catalog"] = Catalog(
+        engine, ttl=float(app.config["CONNECTOR_SCHEMA_TTL"])
+    )
+    app.extensions["connector.verifier"] = Verifier.from_config(app.config)
+    app.extensions["connector.cursors"] = CursorSigner(secret)
+
+    register_error_handlers(app)
+    from .blueprints import items
+
+    app.register_blueprint(items.bp)
+    return app

@@ -1,0 +1,263 @@
+"""What differs between SQLite, PostgreSQL and MariaDB/MySQL, in one place.
+
+Each backend builds the few expressions whose SQL is not portable: exact
+(case-sensitive, code-point) text comparison, case-insensitive LIKE, regular
+expressions, and JSON containment / element / path access. Every builder takes
+and returns SQLAlchemy expressions; values are always bound.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+LIKE_ESCAPE = "!"
+
+
+def like_pattern(text: str, *, prefix: bool, suffix: bool) -> str:
+    """A LIKE pattern matching ``text`` literally, with ``%`` on the chosen sides."""
+    escaped = (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return ("%" if prefix else "") + escaped + ("%" if suffix else "")
+
+
+def json_text(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Backend:
+    """Portable defaults; subclasses override what their SQL does differently."""
+
+    name = "generic"
+
+    def exact_text(self, expr, column=None):
+        """``expr`` as compared and ordered by code point, case-sensitively."""
+        return expr
+
+    def text_equals(self, expr, value, column=None):
+        return self.exact_text(expr, column) == value
+
+    def text_in(self, expr, values, column=None):
+        return self.exact_text(expr, column).in_(values)
+
+    def ilike(self, expr, pattern: str, column=None):
+        """Case-insensitive LIKE; ``pattern`` is already escaped with LIKE_ESCAPE."""
+        return sa.func.lower(expr).like(pattern.lower(), escape=LIKE_ESCAPE)
+
+    def regex(self, expr, pattern: str, column=None):
+        return expr.regexp_match(pattern)
+
+    # Every backend also builds these JSON expressions:
+    # json_contains(expr, value): ``expr`` contains ``value`` as PostgreSQL's @> says.
+    # json_array_has(expr, value): the array ``expr`` has an element equal to ``value``
+    #     (type-exact: 1 is not "1").
+    # json_path(expr, path, kind): the scalar at ``path`` when it is of ``kind``
+    #     ("string", "number", "boolean"), else NULL; its JSON type for kind "type".
+    # json_is_empty_array(expr)
+
+
+class SQLite(Backend):
+    name = "sqlite"
+    _TYPES = {"string": ("text",), "number": ("integer", "real"), "boolean": ("true", "false")}
+
+    def ilike(self, expr, pattern, column=None):
+        # connector_lower is Python's str.lower, registered per connection (db.py).
+        return sa.func.connector_lower(expr).like(pattern.lower(), escape=LIKE_ESCAPE)
+
+    def regex(self, expr, pattern, column=None):
+        return expr.op("REGEXP")(pattern)  # the regexp() function registered in db.py
+
+    @staticmethod
+    def _path(path) -> str:
+        return "$" + "".join("." + json.dumps(p) for p in path)
+
+    def _scalar_match(self, type_expr, value_expr, value):
+        if value is None:
+            return type_expr == "null"
+        if isinstance(value, bool):
+            return type_expr == ("true" if value else "false")
+        if isinstance(value, (int, float)):
+            return sa.and_(type_expr.in_(("integer", "real")), value_expr == value)
+        return sa.and_(type_expr == "text", value_expr == value)
+
+    def _contains(self, doc, path: tuple, value):
+        type_expr = sa.func.json_type(doc, self._path(path))
+        if isinstance(value, dict):
+            return sa.and_(
+                type_expr == "object",
+                *(self._contains(doc, path + (k,), v) for k, v in value.items()),
+            )
+        if isinstance(value, list):
+            return sa.and_(type_expr == "array", *(self._element(doc, path, v) for v in value))
+        return self._scalar_match(type_expr, sa.func.json_extract(doc, self._path(path)), value)
+
+    def _element(self, doc, path, value):
+        each = sa.func.json_each(doc, self._path(path)).table_valued("value", "type").alias()
+        if isinstance(value, (dict, list)):
+            cond = self._contains(each.c.value, (), value)
+        else:
+            cond = self._scalar_match(each.c.type, each.c.value, value)
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(cond))
+
+    def json_contains(self, expr, value):
+        return self._contains(expr, (), value)
+
+    def json_array_has(self, expr, value):
+        return sa.and_(sa.func.json_type(expr) == "array", self._element(expr, (), value))
+
+    def json_path(self, expr, path, kind):
+        type_expr = sa.func.json_type(expr, self._path(path))
+        if kind == "type":
+            return type_expr
+        value = sa.func.json_extract(expr, self._path(path))
+        return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
+
+    def json_is_empty_array(self, expr):
+        return sa.func.json_array_length(expr) == 0
+
+
+class PostgreSQL(Backend):
+    name = "postgresql"
+    _TYPES = {"string": "string", "number": "number", "boolean": "boolean"}
+
+    def __init__(self, code_point_collation: bool):
+        # Under a C/POSIX database collation text already orders by code point,
+        # and adding COLLATE "C" would only keep indexes from being used.
+        self.collate = not code_point_collation
+
+    def exact_text(self, expr, column=None):
+        return expr.collate("C") if self.collate else expr
+
+    def text_equals(self, expr, value, column=None):
+        return expr == value  # deterministic collations compare equal bytewise
+
+    def text_in(self, expr, values, column=None):
+        return expr.in_(values)
+
+    def ilike(self, expr, pattern, column=None):
+        return expr.ilike(pattern, escape=LIKE_ESCAPE)
+
+    def regex(self, expr, pattern, column=None):
+        return expr.op("~")(pattern)
+
+    @staticmethod
+    def _jsonb(expr):
+        return sa.cast(expr, postgresql.JSONB)
+
+    @staticmethod
+    def _literal(value):
+        return sa.cast(sa.literal(json_text(value), sa.Text), postgresql.JSONB)
+
+    def json_contains(self, expr, value):
+        return self._jsonb(expr).op("@>")(self._literal(value))
+
+    def json_array_has(self, expr, value):
+        return sa.and_(
+            sa.func.jsonb_typeof(self._jsonb(expr)) == "array",
+            self._jsonb(expr).op("@>")(self._literal([value])),
+        )
+
+    def json_path(self, expr, path, kind):
+        path_param = sa.literal(list(path), postgresql.ARRAY(sa.Text))
+        node = self._jsonb(expr).op("#>", return_type=postgresql.JSONB)(path_param)
+        type_expr = sa.func.jsonb_typeof(node)
+        if kind == "type":
+            return type_expr
+        text = self._jsonb(expr).op("#>>", return_type=sa.Text)(path_param)
+        value = {
+            "string": text,
+            "number": sa.cast(text, sa.Numeric),
+            "boolean": sa.cast(text, sa.Boolean),
+        }[kind]
+        return sa.case((type_expr == self._TYPES[kind], value), else_=sa.null())
+
+    def json_is_empty_array(self, expr):
+        return self._jsonb(expr) == self._literal([])
+
+
+class MySQL(Backend):
+    name = "mysql"
+    _TYPES = {
+        "string": ("STRING",),
+        "number": ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"),
+        "boolean": ("BOOLEAN",),
+    }
+
+    def __init__(self, default_charset: str = "utf8mb4"):
+        self.default_charset = default_charset
+
+    def _binary_collation(self, column) -> str:
+        charset = getattr(getattr(column, "type", None), "charset", None)
+        if charset is None and column is not None and column.table is not None:
+            charset = column.table.dialect_options["mysql"].get("default charset")
+        return f"{charset or self.default_charset}_bin"
+
+    def exact_text(self, expr, column=None):
+        return expr.collate(self._binary_collation(column))
+
+    def text_equals(self, expr, value, column=None):
+        # The plain comparison lets an index narrow rows; the binary one decides.
+        return sa.and_(expr == value, self.exact_text(expr, column) == value)
+
+    def text_in(self, expr, values, column=None):
+        return sa.and_(expr.in_(values), self.exact_text(expr, column).in_(values))
+
+    def ilike(self, expr, pattern, column=None):
+        # Binary after lowering: the default collations also ignore accents.
+        lowered = self.exact_text(sa.func.lower(expr), column)
+        return lowered.like(pattern.lower(), escape=LIKE_ESCAPE)
+
+    def regex(self, expr, pattern, column=None):
+        return self.exact_text(expr, column).op("REGEXP")(pattern)
+
+    @staticmethod
+    def _path(path) -> str:
+        return "$" + "".join("." + json.dumps(p) for p in path)
+
+    def json_contains(self, expr, value):
+        return sa.func.JSON_CONTAINS(expr, json_text(value)) == 1
+
+    def json_array_has(self, expr, value):
+        return sa.and_(
+            sa.func.JSON_TYPE(expr) == "ARRAY", sa.func.JSON_CONTAINS(expr, json_text(value)) == 1
+        )
+
+    def json_path(self, expr, path, kind):
+        node = sa.func.JSON_EXTRACT(expr, self._path(path))
+        type_expr = sa.func.JSON_TYPE(node)
+        if kind == "type":
+            return type_expr
+        if kind == "string":
+            value = sa.func.JSON_UNQUOTE(node)
+        elif kind == "number":
+            value = sa.cast(sa.func.JSON_UNQUOTE(node), sa.Numeric(65, 30))
+        else:
+            value = node == sa.literal_column("true")
+        return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
+
+    def json_is_empty_array(self, expr):
+        return sa.func.JSON_LENGTH(expr) == 0
+
+
+def for_connection(conn: Connection) -> Backend:
+    """The backend of a live connection (asks the server what it needs to know)."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        return SQLite()
+    if name == "postgresql":
+        collation = conn.exec_driver_sql(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+        ).scalar()
+        return PostgreSQL(
+            code_point_collation=(collation or "").upper().split(".")[0] in ("C", "POSIX")
+        )
+    if name in ("mysql", "mariadb"):
+        charset = conn.exec_driver_sql("SELECT @@character_set_database").scalar()
+        return MySQL(charset or "utf8mb4")
+    raise RuntimeError(f"Unsupported database backend: {name}")

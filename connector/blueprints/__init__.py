@@ -1,0 +1,1 @@
+"""One Flask blueprint per endpoint family."""

@@ -1,0 +1,70 @@
+"""/v3/items/...: query, count, aggregate, distinct values, and writes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from .. import aggregates, queries, schemas, service, writes
+from ..http import endpoint
+
+bp = Blueprint("items", __name__, url_prefix="/v3/items")
+
+
+@bp.post("/query")
+@endpoint(schemas.QueryRequest)
+def query(args):
+    signer = current_app.extensions["connector.cursors"]
+    return service.read(args["collectionId"], queries.query, args, signer)
+
+
+@bp.post("/count")
+@endpoint(schemas.CountRequest)
+def count(args):
+    return {"totalCount": service.read(args["collectionId"], queries.count, args.get("filter"))}
+
+
+@bp.post("/aggregate")
+@endpoint(schemas.AggregateRequest)
+def aggregate(args):
+    return service.read(args["collectionId"], aggregates.aggregate, args)
+
+
+@bp.post("/query-distinct-values")
+@endpoint(schemas.DistinctRequest)
+def distinct_values(args):
+    return service.read(args["collectionId"], aggregates.distinct_values, args)
+
+
+def _items_stale(items):
+    return lambda collection: writes.unknown_keys(collection, items)
+
+
+@bp.post("/insert")
+@endpoint(schemas.ItemsRequest)
+def insert(args):
+    results = service.write(
+        args["collectionId"], writes.insert, args["items"], stale=_items_stale(args["items"])
+    )
+    return {"results": results}
+
+
+@bp.post("/update")
+@endpoint(schemas.ItemsRequest)
+def update(args):
+    results = service.write(
+        args["collectionId"], writes.update, args["items"], stale=_items_stale(args["items"])
+    )
+    return {"results": results}
+
+
+@bp.post("/remove")
+@endpoint(schemas.RemoveRequest)
+def remove(args):
+    return {"results": service.write(args["collectionId"], writes.remove, args["itemIds"])}
+
+
+@bp.post("/truncate")
+@endpoint(schemas.TruncateRequest)
+def truncate(args):
+    service.write(args["collectionId"], writes.truncate)
+    return {}

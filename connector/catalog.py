@@ -1,0 +1,219 @@
+"""The catalog: which tables are collections, and their fields.
+
+Collections are reflected SQLAlchemy tables. A table's reflection is cached and
+refreshed after ``CONNECTOR_SCHEMA_TTL`` seconds, or at once when a request
+names a collection or field the cache does not know (so a table or column
+created by another tool shows up without a restart).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Engine
+
+from . import backends, fieldtypes, metadata
+from .errors import CollectionNotFound
+
+ID = "_id"
+SYSTEM_FIELDS = ("_id", "_owner", "_createdDate", "_updatedDate")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a collection: a column with its Wix type.
+
+    ``expression`` is the column as queries use it; ``exact`` compares and orders
+    it case-sensitively by code point (the same expression for non-text fields).
+    """
+
+    key: str
+    type: str
+    column: sa.Column
+    expression: sa.ColumnElement
+    exact: sa.ColumnElement
+
+    @property
+    def kind(self) -> str:
+        """The storage family (TEXT, NUMBER, ..., OBJECT, ARRAY)."""
+        return fieldtypes.base_type(self.type)
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.column.type, sa.Integer)
+
+    def to_database(self, value):
+        """``value`` as the column binds it; :class:`fieldtypes.Invalid` when it can't be."""
+        if self.key == ID:
+            return id_to_database(self.column, value)
+        return fieldtypes.to_database(self.type, self.column.type, value)
+
+    def to_wire(self, value):
+        if self.key == ID:
+            return id_to_wire(value)
+        return fieldtypes.to_wire(self.type, value)
+
+
+@dataclass
+class Collection:
+    """A table (or view) served as a Wix collection."""
+
+    id: str
+    table: sa.Table
+    fields: dict[str, Field]
+    id_field: Field
+    read_only: bool
+    backend: backends.Backend
+    loaded_at: float = field(default_factory=time.monotonic)
+
+    def row_to_item(self, row) -> dict:
+        """A result row (whose keys are field keys) as a wire item."""
+        item = {}
+        for key, value in row._mapping.items():
+            f = self.fields.get(key)
+            if f is None:
+                continue
+            item[key] = f.to_wire(value)
+        return item
+
+    def select_fields(self, keys=None):
+        """Labelled columns for ``keys`` (all fields when None), ``_id`` always first."""
+        chosen = list(self.fields) if not keys else [ID, *(k for k in keys if k != ID)]
+        return [self.fields[k].expression.label(k) for k in dict.fromkeys(chosen)]
+
+
+def id_to_wire(value) -> str | None:
+    """Item ids are always strings on the wire, whatever the key column's type."""
+    return None if value is None else str(value)
+
+
+def id_to_database(column: sa.Column, value):
+    if isinstance(column.type, sa.Integer):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise fieldtypes.Invalid("Expected an item id: this collection's ids are integers.")
+    return fieldtypes.to_text(value, column.type)
+
+
+class Catalog:
+    """Reflects and caches the collections of one database.
+
+    :param engine: the database.
+    :param ttl: seconds a reflected table is trusted before it is reflected again.
+    """
+
+    def __init__(self, engine: Engine, *, ttl: float = 30.0):
+        self.engine = engine
+        self.ttl = ttl
+        self._cache: dict[str, Collection] = {}
+        self._lock = threading.Lock()
+        self._backend: backends.Backend | None = None
+
+    @property
+    def backend(self) -> backends.Backend:
+        if self._backend is None:
+            with self.engine.connect() as conn:
+                self._backend = backends.for_connection(conn)
+        return self._backend
+
+    def get(self, collection_id: str) -> Collection:
+        """The collection ``collection_id``, or :class:`CollectionNotFound`."""
+        cached = self._cache.get(collection_id)
+        if cached is not None and time.monotonic() - cached.loaded_at < self.ttl:
+            return cached
+        return self.refresh(collection_id)
+
+    def refresh(self, collection_id: str) -> Collection:
+        """Reflect ``collection_id`` again (after the schema may have changed)."""
+        with self._lock:
+            collection = self._reflect(collection_id)
+            if collection is None:
+                self._cache.pop(collection_id, None)
+                raise CollectionNotFound(collection_id)
+            self._cache[collection_id] = collection
+            return collection
+
+    def forget(self, collection_id: str) -> None:
+        self._cache.pop(collection_id, None)
+
+    def collection_ids(self) -> list[str]:
+        """Every table and view that can be served, by name."""
+        inspector = sa.inspect(self.engine)
+        names = [*inspector.get_table_names(), *inspector.get_view_names()]
+        return sorted(n for n in names if not metadata.is_internal(n))
+
+    def _reflect(self, collection_id: str) -> Collection | None:
+        if not isinstance(collection_id, str) or metadata.is_internal(collection_id):
+            return None
+        backend = self.backend
+        with self.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            tables = inspector.get_table_names()
+            # Ids are case-sensitive even where the database's names are not.
+            if collection_id not in tables and collection_id not in inspector.get_view_names():
+                return None
+            table = sa.Table(collection_id, sa.MetaData(), autoload_with=conn)
+            if backend.name == "mysql" and collection_id in tables:
+                _mark_mariadb_json(table, inspector)
+            declared = metadata.declared_types(conn, collection_id)
+        return build_collection(table, backend, declared)
+
+
+def build_collection(table: sa.Table, backend, declared: dict[str, str]) -> Collection | None:
+    """A Collection over a reflected ``table``, or None when it can't be served."""
+    pk = list(table.primary_key.columns)
+    if len(pk) == 1:
+        id_column, read_only = pk[0], False
+    else:
+        id_column = table.c.get(ID) if ID in table.c else table.c.get("id")
+        read_only = True
+        if id_column is None:
+            return None
+    fields: dict[str, Field] = {}
+    for column in table.columns:
+        key = ID if column is id_column else column.key
+        if key == ID and column is not id_column:
+            continue  # an `_id` column beside the real key would shadow it
+        wix_type = _wix_type(column, declared.get(key))
+        if wix_type is None:
+            continue
+        if key == ID:
+            wix_type = fieldtypes.TEXT if wix_type != fieldtypes.NUMBER else wix_type
+        exact = (
+            backend.exact_text(column, column)
+            if fieldtypes.base_type(wix_type) == fieldtypes.TEXT
+            else column
+        )
+        fields[key] = Field(key, wix_type, column, column, exact)
+    id_field = fields[ID]
+    ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
+    return Collection(table.name, table, ordered, id_field, read_only, backend)
+
+
+def _wix_type(column: sa.Column, declared: str | None) -> str | None:
+    implied = fieldtypes.sql_wix_type(column.type)
+    if implied is None:
+        return None
+    if declared and fieldtypes.base_type(declared) in (
+        implied,
+        fieldtypes.ARRAY if implied == fieldtypes.OBJECT else None,
+    ):
+        return declared
+    return implied
+
+
+def _mark_mariadb_json(table: sa.Table, inspector) -> None:
+    """MariaDB stores JSON as LONGTEXT with a json_valid() check: read it as JSON."""
+    for check in inspector.get_check_constraints(table.name):
+        text = (check.get("sqltext") or "").replace("`", "").lower()
+        for column in table.columns:
+            if text == f"json_valid({column.name.lower()})" and isinstance(
+                column.type, (mysql.LONGTEXT, sa.Text)
+            ):
+                column.type = sa.JSON()

@@ -1,0 +1,56 @@
+"""Settings, read from the environment (or a ``config`` mapping in tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from sqlalchemy.engine import make_url
+
+#: Every setting the connector reads, with its default.
+DEFAULTS: dict[str, object] = {
+    "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "WIX_APP_ID": None,
+    "WIX_PUBLIC_KEY": None,
+    "CONNECTOR_API_KEY": None,
+    "CONNECTOR_SECRET_KEY": None,  # None: generated once, kept in the database
+    "CONNECTOR_MAX_BODY": 16 * 1024 * 1024,
+    "CONNECTOR_SCHEMA_TTL": 30.0,
+    "CONNECTOR_JWT_LEEWAY": 60,
+}
+
+# Drivers we ship: the bare scheme a hosting provider gives is rewritten to them.
+_DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict:
+    """The settings found in ``environ`` (default: ``os.environ``), typed."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for key, default in DEFAULTS.items():
+        raw = environ.get(key)
+        if raw in (None, ""):
+            continue
+        settings[key] = type(default)(raw) if isinstance(default, (int, float)) else raw
+    return settings
+
+
+def normalize_database_url(url: str) -> str:
+    """Rewrite Heroku-style and driverless URLs to the drivers the connector ships.
+
+    ``postgres://`` and ``postgresql://`` become psycopg 3, ``mysql://`` PyMySQL;
+    MySQL URLs get ``charset=utf8mb4`` so every character round-trips.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    scheme = _DRIVERS.get(scheme, scheme)
+    parsed = make_url(f"{scheme}://{rest}")
+    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed.render_as_string(hide_password=False)

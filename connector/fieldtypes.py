@@ -1,0 +1,227 @@
+"""Wix field types: which SQL column types map to which, and how values cross
+the wire in both directions.
+
+Values are encoded by the column's type, never by sniffing them: a TEXT field
+holding an ISO string stays a string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from .errors import ValidationError, violation
+
+TEXT = "TEXT"
+NUMBER = "NUMBER"
+BOOLEAN = "BOOLEAN"
+DATETIME = "DATETIME"
+DATE = "DATE"
+TIME = "TIME"
+OBJECT = "OBJECT"
+ARRAY = "ARRAY"
+
+#: Wix types stored in a text column: the value is text, Wix shows it differently.
+TEXT_LIKE = frozenset({TEXT, "URL", "RICH_TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "LANGUAGE"})
+#: Wix types stored in a JSON column.
+JSON_LIKE = frozenset(
+    {
+        OBJECT,
+        ARRAY,
+        "ANY",
+        "ADDRESS",
+        "RICH_CONTENT",
+        "MEDIA_GALLERY",
+        "ARRAY_STRING",
+        "ARRAY_DOCUMENT",
+    }
+)
+ARRAY_LIKE = frozenset({ARRAY, "ARRAY_STRING", "ARRAY_DOCUMENT", "MEDIA_GALLERY"})
+
+
+def sql_wix_type(column_type: sa.types.TypeEngine) -> str | None:
+    """The Wix type a SQL column type implies, or None for types the connector can't carry."""
+    if isinstance(column_type, sa.Boolean):
+        return BOOLEAN
+    if isinstance(column_type, mysql.TINYINT) and column_type.display_width == 1:
+        return BOOLEAN  # MySQL's BOOLEAN is TINYINT(1)
+    if isinstance(column_type, (sa.Integer, sa.Numeric, sa.Float)):
+        return NUMBER
+    if isinstance(column_type, sa.DateTime):
+        return DATETIME
+    if isinstance(column_type, sa.Date):
+        return DATE
+    if isinstance(column_type, sa.Time):
+        return TIME
+    if isinstance(column_type, sa.JSON):
+        return OBJECT
+    if isinstance(column_type, (sa.String, sa.Enum, postgresql.UUID, sa.Uuid)):
+        return TEXT
+    return None
+
+
+def base_type(wix_type: str) -> str:
+    """The storage family of a Wix type: TEXT, NUMBER, ..., OBJECT or ARRAY."""
+    if wix_type in TEXT_LIKE:
+        return TEXT
+    if wix_type in ARRAY_LIKE:
+        return ARRAY
+    if wix_type in JSON_LIKE:
+        return OBJECT
+    return wix_type
+
+
+# --- wire -> database -------------------------------------------------------
+
+
+class Invalid(ValueError):
+    """A value does not fit its field; the message says why."""
+
+
+def parse_datetime(value: Any) -> dt.datetime:
+    """``{"$date": iso}`` or an ISO string, as a naive UTC datetime."""
+    if isinstance(value, dict) and set(value) == {"$date"}:
+        value = value["$date"]
+    if not isinstance(value, str):
+        raise Invalid('Expected a date as {"$date": "ISO-8601"} or an ISO-8601 string.')
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{value!r} is not an ISO-8601 date and time.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, dict) or (isinstance(value, str) and "T" in value):
+        return parse_datetime(value).date()
+    if not isinstance(value, str):
+        raise Invalid('Expected a date as "YYYY-MM-DD".')
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{value!r} is not a date (YYYY-MM-DD).") from None
+
+
+def parse_time(value: Any) -> dt.time:
+    if not isinstance(value, str):
+        raise Invalid('Expected a time as "HH:MM:SS.sss".')
+    try:
+        parsed = dt.time.fromisoformat(value.strip().removesuffix("Z"))
+    except ValueError:
+        raise Invalid(f"{value!r} is not a time (HH:MM:SS.sss).") from None
+    return parsed.replace(tzinfo=None)
+
+
+def to_number(value: Any, column_type: sa.types.TypeEngine):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid("Expected a number.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Invalid("Expected a finite number.")
+    if isinstance(column_type, sa.Integer):
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise Invalid("Expected a whole number: the column holds integers.")
+            value = int(value)
+        return value
+    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
+        return decimal.Decimal(repr(value)) if isinstance(value, float) else decimal.Decimal(value)
+    return float(value) if isinstance(column_type, sa.Float) else value
+
+
+def to_text(value: Any, column_type: sa.types.TypeEngine) -> str:
+    if not isinstance(value, str):
+        raise Invalid("Expected a string.")
+    length = getattr(column_type, "length", None)
+    if length and len(value) > length:
+        raise Invalid(f"The text is longer than the column allows ({length} characters).")
+    return value
+
+
+def to_database(wix_type: str, column_type: sa.types.TypeEngine, value: Any) -> Any:
+    """Convert a wire value for a field of ``wix_type`` to what the column binds.
+
+    Raises :class:`Invalid` when the value does not fit; None is always accepted.
+    """
+    if value is None:
+        return None
+    kind = base_type(wix_type)
+    if kind == TEXT:
+        return to_text(value, column_type)
+    if kind == NUMBER:
+        return to_number(value, column_type)
+    if kind == BOOLEAN:
+        if not isinstance(value, bool):
+            raise Invalid("Expected true or false.")
+        return value
+    if kind == DATETIME:
+        return parse_datetime(value)
+    if kind == DATE:
+        return parse_date(value)
+    if kind == TIME:
+        return parse_time(value)
+    if kind == ARRAY and not isinstance(value, list):
+        raise Invalid("Expected an array.")
+    if kind == OBJECT and wix_type == OBJECT and not isinstance(value, (dict, list)):
+        raise Invalid("Expected an object.")
+    return value
+
+
+# --- database -> wire -------------------------------------------------------
+
+
+def format_datetime(value: dt.datetime) -> dict:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return {"$date": value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"}
+
+
+def format_time(value: dt.time | dt.timedelta) -> str:
+    if isinstance(value, dt.timedelta):  # drivers that return TIME as a duration
+        value = (dt.datetime.min + value).time()
+    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+def to_wire(wix_type: str, value: Any) -> Any:
+    """Convert a value read from a column of ``wix_type`` to its JSON form."""
+    if value is None:
+        return None
+    kind = base_type(wix_type)
+    if kind == DATETIME:
+        return format_datetime(value) if isinstance(value, dt.datetime) else value
+    if kind == NUMBER:
+        if isinstance(value, decimal.Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+    if kind == BOOLEAN:
+        return bool(value)
+    if kind == DATE:
+        return value.isoformat() if isinstance(value, dt.date) else value
+    if kind == TIME:
+        return format_time(value) if isinstance(value, (dt.time, dt.timedelta)) else value
+    if kind == TEXT and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def convert_item_value(key: str, wix_type: str, column_type, value, violations: list) -> Any:
+    """``to_database`` that records a violation for ``key`` instead of raising."""
+    try:
+        return to_database(wix_type, column_type, value)
+    except Invalid as exc:
+        violations.append(violation(key, value, str(exc)))
+        return None
+
+
+def check(key: str, wix_type: str, column_type, value) -> Any:
+    """``to_database`` that raises a ValidationError naming ``key``."""
+    try:
+        return to_database(wix_type, column_type, value)
+    except Invalid as exc:
+        raise ValidationError([violation(key, value, str(exc))]) from None

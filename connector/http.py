@@ -1,0 +1,68 @@
+"""The HTTP edge shared by every blueprint: authenticate, validate, answer,
+and turn every failure into the contract's error format."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from . import schemas
+from .errors import ConnectorError, DatabaseUnavailable, error_body
+
+log = logging.getLogger("connector")
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+def endpoint(schema: type[schemas.Schema]):
+    """Make a view of ``fn(args)``: authenticate the call, validate its request
+    with ``schema``, and answer ``fn``'s result as JSON."""
+    instance = schema()
+
+    def decorate(fn):
+        @wraps(fn)
+        def view():
+            verifier = current_app.extensions["connector.verifier"]
+            envelope = verifier.verify(
+                request.get_data(cache=False), request.headers.get("Authorization")
+            )
+            g.wix_metadata = envelope.metadata
+            return jsonify(fn(schemas.load(instance, envelope.request)))
+
+        return view
+
+    return decorate
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ConnectorError)
+    def connector_error(exc: ConnectorError):
+        return jsonify(exc.body), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = _HTTP_CODES.get(exc.code, "BAD_REQUEST")
+        return jsonify(error_body(code, exc.description or exc.name)), exc.code
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(exc: sa.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, (sa.exc.OperationalError, sa.exc.InterfaceError)
+        ):
+            log.warning("database unavailable: %s", exc.orig)
+            return connector_error(DatabaseUnavailable())
+        return unexpected(exc)
+
+    @app.errorhandler(sa.exc.TimeoutError)
+    def pool_timeout(exc):
+        return connector_error(DatabaseUnavailable("No database connection is free; try again."))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error")
+        body = error_body("INTERNAL_ERROR", "The connector failed unexpectedly; see its log.")
+        return jsonify(body), 500

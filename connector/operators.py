@@ -1,0 +1,243 @@
+"""The table of filter operators: for each, the Wix capability it belongs to,
+the field kinds that accept it, and the function that builds its SQL.
+
+The same table answers both "how does this filter compile" and "which
+operators does this field support" (its capabilities), so the two never differ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .backends import like_pattern
+from .fieldtypes import ARRAY, BOOLEAN, DATE, DATETIME, NUMBER, OBJECT, TEXT, TIME, Invalid
+
+SCALAR = frozenset({TEXT, NUMBER, BOOLEAN, DATETIME, DATE, TIME})
+ORDERED = frozenset({TEXT, NUMBER, DATETIME, DATE, TIME})
+JSON = frozenset({OBJECT, ARRAY})
+ANY_KIND = SCALAR | JSON
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A filter operator.
+
+    :param name: as written in filters, e.g. ``$gt``.
+    :param capability: the Wix query-operator capability it belongs to (``GT``), or None.
+    :param kinds: the field kinds (``fieldtypes.base_type``) that accept it.
+    :param build: ``build(ctx, target, value) -> SQL expression``.
+    """
+
+    name: str
+    capability: str | None
+    kinds: frozenset
+    build: Callable
+
+
+# --- builders ---------------------------------------------------------------
+# ``target`` is a catalog Field (or a field-like target of an aggregate); ``ctx``
+# gives the backend and converts values with ``ctx.value(target, v)``.
+
+
+def _eq(ctx, target, value):
+    if value is None:
+        return target.expression.is_(None)
+    if target.kind in JSON:
+        if not isinstance(value, (dict, list)):
+            raise Invalid("Expected an object or array to match by containment.")
+        return ctx.backend.json_contains(target.expression, value)
+    bound = ctx.value(target, value)
+    if target.kind == TEXT:
+        return ctx.backend.text_equals(target.expression, bound, target.column)
+    return target.expression == bound
+
+
+def _ne(ctx, target, value):
+    if value is None:
+        return target.expression.is_not(None)
+    return sa.or_(sa.not_(_eq(ctx, target, value)), target.expression.is_(None))
+
+
+def _ordering(op):
+    def build(ctx, target, value):
+        if value is None:
+            return sa.false()  # nothing is greater or less than null
+        return op(target.exact, ctx.value(target, value))
+
+    return build
+
+
+def _list(value) -> list:
+    if not isinstance(value, list):
+        raise Invalid("Expected an array of values.")
+    return value
+
+
+def _in(ctx, target, value):
+    values = _list(value)
+    present = [v for v in values if v is not None]
+    bound = [ctx.value(target, v) for v in present]
+    if not bound:
+        clause = sa.false()
+    elif target.kind == TEXT:
+        clause = ctx.backend.text_in(target.expression, bound, target.column)
+    else:
+        clause = target.expression.in_(bound)
+    if len(present) < len(values):
+        clause = sa.or_(clause, target.expression.is_(None))
+    return clause
+
+
+def _nin(ctx, target, value):
+    values = _list(value)
+    clause = sa.not_(_in(ctx, target, [v for v in values if v is not None]))
+    if None in values:
+        return sa.and_(clause, target.expression.is_not(None))
+    return sa.or_(clause, target.expression.is_(None))
+
+
+def _has_some(ctx, target, value):
+    values = _list(value)
+    if target.kind in JSON:
+        return sa.or_(
+            sa.false(), *(ctx.backend.json_array_has(target.expression, v) for v in values)
+        )
+    return _in(ctx, target, values)
+
+
+def _has_all(ctx, target, value):
+    values = _list(value)
+    if not values:
+        return sa.false()
+    if target.kind in JSON:
+        return sa.and_(*(ctx.backend.json_array_has(target.expression, v) for v in values))
+    return sa.and_(*(_eq(ctx, target, v) for v in values))
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise Invalid("Expected a string.")
+    return value
+
+
+def _like(prefix, suffix):
+    def build(ctx, target, value):
+        pattern = like_pattern(_text(value), prefix=prefix, suffix=suffix)
+        return ctx.backend.ilike(target.expression, pattern, target.column)
+
+    return build
+
+
+def _boolean(value) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("Expected true or false.")
+    return value
+
+
+def _exists(ctx, target, value):
+    return target.expression.is_not(None) if _boolean(value) else target.expression.is_(None)
+
+
+def _is_empty(ctx, target, value):
+    empty = target.expression.is_(None)
+    if target.kind == TEXT:
+        empty = sa.or_(empty, target.expression == "")
+    elif target.kind in JSON:
+        empty = sa.or_(empty, ctx.backend.json_is_empty_array(target.expression))
+    return empty if _boolean(value) else sa.not_(empty)
+
+
+def _regex_char(char: str) -> str:
+    return char if char.isalnum() else "\\" + char
+
+
+def matches_pattern(value) -> str:
+    """The anchored regular expression of a ``$matches`` value."""
+    if not isinstance(value, dict) or not isinstance(value.get("spec"), list):
+        raise Invalid('Expected {"ignoreCase": bool, "spec": [{"type", "value"}]}.')
+    parts = []
+    for part in value["spec"]:
+        kind = part.get("type") if isinstance(part, dict) else None
+        text = part.get("value") if isinstance(part, dict) else None
+        if kind not in ("literal", "anyOf") or not isinstance(text, str):
+            raise Invalid('Each spec part must be {"type": "literal"|"anyOf", "value": string}.')
+        escaped = "".join(_regex_char(c) for c in text)
+        parts.append(escaped if kind == "literal" else f"[{escaped}]" if text else "(?!)")
+    flags = "(?i)" if value.get("ignoreCase") else ""
+    return f"{flags}^{''.join(parts)}$"
+
+
+def _matches(ctx, target, value):
+    return ctx.backend.regex(target.expression, matches_pattern(value), target.column)
+
+
+def urlized_pattern(value) -> str:
+    """``$urlized``: the words of a URL slug, separated by "-" or " ", ignoring case."""
+    if isinstance(value, str):
+        words = [w for w in re.split(r"[-\s]+", value) if w]
+    elif isinstance(value, list) and all(isinstance(w, str) for w in value):
+        words = value
+    else:
+        raise Invalid("Expected a URL slug string or an array of words.")
+    if not words:
+        raise Invalid("Expected at least one word.")
+    return "(?i)^" + "[- ]".join("".join(_regex_char(c) for c in w.lower()) for w in words) + "$"
+
+
+def _urlized(ctx, target, value):
+    return ctx.backend.regex(target.expression, urlized_pattern(value), target.column)
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("$eq", "EQ", ANY_KIND, _eq),
+        Operator("$ne", "NE", ANY_KIND, _ne),
+        Operator("$gt", "GT", ORDERED, _ordering(lambda a, b: a > b)),
+        Operator("$gte", "GTE", ORDERED, _ordering(lambda a, b: a >= b)),
+        Operator("$lt", "LT", ORDERED, _ordering(lambda a, b: a < b)),
+        Operator("$lte", "LTE", ORDERED, _ordering(lambda a, b: a <= b)),
+        Operator("$in", "EQ", SCALAR, _in),
+        Operator("$nin", "NE", SCALAR, _nin),
+        Operator("$hasSome", "HAS_SOME", ANY_KIND, _has_some),
+        Operator("$hasAll", "HAS_ALL", ANY_KIND, _has_all),
+        Operator("$contains", "CONTAINS", frozenset({TEXT}), _like(True, True)),
+        Operator("$startsWith", "STARTS_WITH", frozenset({TEXT}), _like(False, True)),
+        Operator("$endsWith", "ENDS_WITH", frozenset({TEXT}), _like(True, False)),
+        Operator("$exists", "EXISTS", ANY_KIND, _exists),
+        Operator("$isEmpty", "EXISTS", ANY_KIND, _is_empty),
+        Operator("$matches", None, frozenset({TEXT}), _matches),
+        Operator("$urlized", "URLIZED", frozenset({TEXT}), _urlized),
+    )
+}
+
+#: The order Wix lists query-operator capabilities in.
+CAPABILITY_ORDER = (
+    "EQ",
+    "LT",
+    "GT",
+    "NE",
+    "LTE",
+    "GTE",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "CONTAINS",
+    "HAS_SOME",
+    "HAS_ALL",
+    "EXISTS",
+    "URLIZED",
+)
+
+
+def capabilities(kind: str) -> list[str]:
+    """The Wix query-operator capabilities of a field of storage ``kind``."""
+    found = {op.capability for op in OPERATORS.values() if kind in op.kinds and op.capability}
+    return [c for c in CAPABILITY_ORDER if c in found]
+
+
+def sortable(kind: str) -> bool:
+    return kind in SCALAR

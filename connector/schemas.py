@@ -1,0 +1,123 @@
+"""Marshmallow schemas of the items endpoints' requests (the HTTP edge).
+
+Unknown request keys are ignored (Wix adds fields over time); filters and
+items stay raw here and are validated against the collection's fields by the
+services.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, validate
+from marshmallow import ValidationError as SchemaError
+from marshmallow import fields as mf
+
+from .errors import ValidationError, violation
+
+MAX_LIMIT = 1000
+MAX_ITEMS = 1000
+
+_limit = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_LIMIT))
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Paging(_Base):
+    limit = _limit
+    offset = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+
+
+class CursorPaging(_Base):
+    limit = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_LIMIT))
+    cursor = mf.String(allow_none=True)
+
+
+class Sort(_Base):
+    fieldName = mf.String(required=True)
+    order = mf.String(load_default="ASC", validate=validate.OneOf(["ASC", "DESC"]))
+
+
+class Query(_Base):
+    filter = mf.Raw(allow_none=True)
+    sort = mf.List(mf.Nested(Sort), allow_none=True)
+    fields = mf.List(mf.String(), allow_none=True)
+    paging = mf.Nested(Paging, allow_none=True)
+    cursorPaging = mf.Nested(CursorPaging, allow_none=True)
+
+
+class _CollectionRequest(_Base):
+    collectionId = mf.String(required=True)
+    consistentRead = mf.Boolean(allow_none=True)
+
+
+class QueryRequest(_CollectionRequest):
+    query = mf.Nested(Query, load_default=dict, allow_none=True)
+    includeReferencedItems = mf.Raw(allow_none=True)
+    returnTotalCount = mf.Boolean(load_default=False, allow_none=True)
+
+
+class CountRequest(_CollectionRequest):
+    filter = mf.Raw(allow_none=True)
+
+
+class Aggregation(_Base):
+    groupingFields = mf.List(mf.String(), allow_none=True)
+    operations = mf.List(mf.Dict(), allow_none=True)
+
+
+class AggregateRequest(_CollectionRequest):
+    initialFilter = mf.Raw(allow_none=True)
+    aggregation = mf.Nested(Aggregation, load_default=dict, allow_none=True)
+    finalFilter = mf.Raw(allow_none=True)
+    sort = mf.List(mf.Nested(Sort), allow_none=True)
+    paging = mf.Nested(Paging, allow_none=True)
+    returnTotalCount = mf.Boolean(load_default=False, allow_none=True)
+
+
+class DistinctRequest(_CollectionRequest):
+    filter = mf.Raw(allow_none=True)
+    fieldName = mf.String(required=True)
+    order = mf.String(load_default="ASC", allow_none=True, validate=validate.OneOf(["ASC", "DESC"]))
+    paging = mf.Nested(Paging, allow_none=True)
+    returnTotalCount = mf.Boolean(load_default=False, allow_none=True)
+
+
+class ItemsRequest(_CollectionRequest):
+    items = mf.List(mf.Raw(), required=True, validate=validate.Length(max=MAX_ITEMS))
+
+
+class RemoveRequest(_CollectionRequest):
+    itemIds = mf.List(mf.Raw(), required=True, validate=validate.Length(max=MAX_ITEMS))
+
+
+class TruncateRequest(_CollectionRequest):
+    pass
+
+
+def load(schema: Schema, request: dict) -> dict:
+    """Validate ``request``; a VALIDATION_ERROR naming every bad path otherwise."""
+    try:
+        return schema.load(request)
+    except SchemaError as exc:
+        raise ValidationError(list(_violations(exc.messages, request, ""))) from None
+
+
+def _violations(messages, value, path):
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield violation(
+            path,
+            value if not isinstance(value, (dict, list)) or len(str(value)) < 200 else None,
+            " ".join(messages),
+        )
+        return
+    items = messages.items() if isinstance(messages, dict) else enumerate(messages)
+    for key, inner in items:
+        if isinstance(key, int):
+            child_path = f"{path}[{key}]"
+            child = value[key] if isinstance(value, list) and key < len(value) else None
+        else:
+            child_path = f"{path}.{key}" if path else key
+            child = value.get(key) if isinstance(value, dict) else None
+        yield from _violations(inner, child, child_path)

@@ -1,0 +1,62 @@
+"""Running a service call against a collection of the app's database.
+
+Reads use a plain connection; writes one transaction. If a request names a
+field or collection the cached schema does not know, or the database says the
+cached schema is stale, the table is reflected again and the call retried once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .catalog import Catalog, Collection
+from .filters import UnknownField
+
+
+def catalog() -> Catalog:
+    return current_app.extensions["connector.catalog"]
+
+
+def read(collection_id: str, fn: Callable, *args):
+    """``fn(conn, collection, *args)`` on a read connection."""
+    return _with_schema(collection_id, fn, args, write=False)
+
+
+def write(collection_id: str, fn: Callable, *args, stale: Callable | None = None):
+    """``fn(conn, collection, *args)`` in one write transaction.
+
+    :param stale: ``stale(collection) -> bool``; when true before writing (the
+        request names fields the cache lacks), the schema is refreshed first.
+    """
+    if stale is not None and stale(catalog().get(collection_id)):
+        catalog().refresh(collection_id)
+    return _with_schema(collection_id, fn, args, write=True)
+
+
+def _with_schema(collection_id, fn, args, *, write: bool):
+    cat = catalog()
+    collection = cat.get(collection_id)
+    try:
+        return _run(cat, collection, fn, args, write)
+    except UnknownField:
+        fresh = cat.refresh(collection_id)
+        if fresh.fields.keys() == collection.fields.keys():
+            raise
+        return _run(cat, fresh, fn, args, write)
+    except (sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
+        if exc.connection_invalidated:
+            raise
+        # Possibly a column or table changed by another tool: look again, once.
+        return _run(cat, cat.refresh(collection_id), fn, args, write)
+
+
+def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
+    with cat.engine.connect() as conn:
+        if write:
+            conn.execution_options(connector_write=True)
+            with conn.begin():
+                return fn(conn, collection, *args)
+        return fn(conn, collection, *args)
