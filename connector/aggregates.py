@@ -33,7 +33,7 @@ def _number(value):
 class Derived:
     """A column of an aggregation's result, seen as a field by the filter compiler.
 
-    :param to_database: converts a filter value for this column.
+    :param filter_value: converts a filter value for this column.
     :param to_wire: converts a result value for the response.
     """
 
@@ -41,7 +41,7 @@ class Derived:
     type: str
     expression: sa.ColumnElement
     exact: sa.ColumnElement
-    to_database: Callable
+    filter_value: Callable
     to_wire: Callable
     column: sa.Column | None = None
 
@@ -92,7 +92,7 @@ def _operation(collection: Collection, op: dict, index: int):
             ]
         )
     if kind in ("min", "max"):
-        return name, _FUNCTIONS[kind](field.exact), field, (field.to_database, field.to_wire)
+        return name, _FUNCTIONS[kind](field.exact), field, (field.filter_value, field.to_wire)
     to_wire = _float if kind == "average" else partial(fieldtypes.to_wire, NUMBER)
     return name, _FUNCTIONS[kind](field.expression), None, (_number, to_wire)
 
@@ -143,10 +143,10 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     backend = collection.backend
     derived = {}
     for f in group_fields:
-        derived[f.key] = _derived(backend, groups.c[f.key], f, f.type, f.to_database, f.to_wire)
-    for name, _, source, (to_database, to_wire) in operations:
+        derived[f.key] = _derived(backend, groups.c[f.key], f, f.type, f.filter_value, f.to_wire)
+    for name, _, source, (filter_value, to_wire) in operations:
         wix_type = source.type if source is not None else NUMBER
-        derived[name] = _derived(backend, groups.c[name], source, wix_type, to_database, to_wire)
+        derived[name] = _derived(backend, groups.c[name], source, wix_type, filter_value, to_wire)
     having = FilterCompiler(derived.get, backend).compile(request.get("finalFilter"), "finalFilter")
     sort = request.get("sort") or [{"fieldName": f.key, "order": "ASC"} for f in group_fields]
     keys = sort_keys(derived.get, sort, path="sort")
@@ -172,7 +172,7 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     return {"items": items, "pagingMetadata": metadata}
 
 
-def _derived(backend, column, source, wix_type, to_database, to_wire) -> Derived:
+def _derived(backend, column, source, wix_type, filter_value, to_wire) -> Derived:
     text = source is not None and source.kind == "TEXT"
     exact = backend.exact_text(column, source.column) if text else column
     return Derived(
@@ -180,7 +180,7 @@ def _derived(backend, column, source, wix_type, to_database, to_wire) -> Derived
         wix_type,
         column,
         exact,
-        to_database,
+        filter_value,
         to_wire,
         source.column if source is not None else None,
     )

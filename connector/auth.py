@@ -61,9 +61,10 @@ class Verifier:
     def verify(self, body: bytes, authorization: str | None) -> Envelope:
         """The envelope of an authenticated call, or :class:`Unauthorized`."""
         text = body.strip()
-        if not text or text.startswith(b"{"):
-            return Envelope(self._direct(text, authorization))
-        return self._signed(text)
+        # A compact JWT always starts with the base64 of '{"': anything else is plain JSON.
+        if text.startswith(b"eyJ"):
+            return self._signed(text)
+        return Envelope(self._direct(text, authorization))
 
     def _direct(self, body: bytes, authorization: str | None) -> dict:
         if not self.api_key:

@@ -119,7 +119,7 @@ class SQLite(Backend):
         return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
 
     def json_is_empty_array(self, expr):
-        return sa.func.json_array_length(expr) == 0
+        return sa.and_(sa.func.json_type(expr) == "array", sa.func.json_array_length(expr) == 0)
 
 
 class PostgreSQL(Backend):
@@ -242,7 +242,7 @@ class MySQL(Backend):
         return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
 
     def json_is_empty_array(self, expr):
-        return sa.func.JSON_LENGTH(expr) == 0
+        return sa.and_(sa.func.JSON_TYPE(expr) == "ARRAY", sa.func.JSON_LENGTH(expr) == 0)
 
 
 def for_connection(conn: Connection) -> Backend:

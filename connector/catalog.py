@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 
 from . import backends, fieldtypes, metadata
@@ -52,10 +51,17 @@ class Field:
             return id_to_database(self.column, value)
         return fieldtypes.to_database(self.type, self.column.type, value)
 
+    def filter_value(self, value):
+        """A filter operand for this field: typed like the field, but it need not
+        fit the column (``age > 29.5`` on an integer column is a fine filter)."""
+        if self.key == ID:
+            return id_to_database(self.column, value)
+        return fieldtypes.filter_operand(self.type, value)
+
     def to_wire(self, value):
         if self.key == ID:
             return id_to_wire(value)
-        return fieldtypes.to_wire(self.type, value)
+        return fieldtypes.to_wire(self.type, value, self.column.type)
 
 
 @dataclass
@@ -159,8 +165,8 @@ class Catalog:
             if collection_id not in tables and collection_id not in inspector.get_view_names():
                 return None
             table = sa.Table(collection_id, sa.MetaData(), autoload_with=conn)
-            if backend.name == "mysql" and collection_id in tables:
-                _mark_mariadb_json(table, inspector)
+            if getattr(conn.dialect, "is_mariadb", False) and collection_id in tables:
+                _mark_mariadb_json(conn, table)
             declared = metadata.declared_types(conn, collection_id)
         return build_collection(table, backend, declared)
 
@@ -208,12 +214,23 @@ def _wix_type(column: sa.Column, declared: str | None) -> str | None:
     return implied
 
 
-def _mark_mariadb_json(table: sa.Table, inspector) -> None:
+_CHECKS = sa.table(
+    "CHECK_CONSTRAINTS",
+    sa.column("CONSTRAINT_SCHEMA"),
+    sa.column("TABLE_NAME"),
+    sa.column("CHECK_CLAUSE"),
+    schema="information_schema",
+)
+
+
+def _mark_mariadb_json(conn, table: sa.Table) -> None:
     """MariaDB stores JSON as LONGTEXT with a json_valid() check: read it as JSON."""
-    for check in inspector.get_check_constraints(table.name):
-        text = (check.get("sqltext") or "").replace("`", "").lower()
-        for column in table.columns:
-            if text == f"json_valid({column.name.lower()})" and isinstance(
-                column.type, (mysql.LONGTEXT, sa.Text)
-            ):
-                column.type = sa.JSON()
+    clauses = conn.execute(
+        sa.select(_CHECKS.c.CHECK_CLAUSE).where(
+            sa.func.database() == _CHECKS.c.CONSTRAINT_SCHEMA, table.name == _CHECKS.c.TABLE_NAME
+        )
+    ).scalars()
+    checked = {c.replace("`", "").replace(" ", "").lower() for c in clauses}
+    for column in table.columns:
+        if f"json_valid({column.name.lower()})" in checked and isinstance(column.type, sa.String):
+            column.type = sa.JSON()

@@ -119,11 +119,16 @@ def parse_time(value: Any) -> dt.time:
     return parsed.replace(tzinfo=None)
 
 
-def to_number(value: Any, column_type: sa.types.TypeEngine):
+def check_number(value: Any):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid("Expected a number.")
     if isinstance(value, float) and not math.isfinite(value):
         raise Invalid("Expected a finite number.")
+    return value
+
+
+def to_number(value: Any, column_type: sa.types.TypeEngine):
+    check_number(value)
     if isinstance(column_type, sa.Integer):
         if isinstance(value, float):
             if not value.is_integer():
@@ -173,6 +178,18 @@ def to_database(wix_type: str, column_type: sa.types.TypeEngine, value: Any) -> 
     return value
 
 
+def filter_operand(wix_type: str, value: Any) -> Any:
+    """A value compared with a field of ``wix_type`` in a filter (of any column)."""
+    kind = base_type(wix_type)
+    if kind == TEXT:
+        if not isinstance(value, str):
+            raise Invalid("Expected a string.")
+        return value
+    if kind == NUMBER:
+        return check_number(value)
+    return to_database(wix_type, sa.types.NullType(), value)
+
+
 # --- database -> wire -------------------------------------------------------
 
 
@@ -188,11 +205,13 @@ def format_time(value: dt.time | dt.timedelta) -> str:
     return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
 
 
-def to_wire(wix_type: str, value: Any) -> Any:
+def to_wire(wix_type: str, value: Any, column_type: sa.types.TypeEngine | None = None) -> Any:
     """Convert a value read from a column of ``wix_type`` to its JSON form."""
     if value is None:
         return None
     kind = base_type(wix_type)
+    if kind == NUMBER and isinstance(column_type, sa.Float):
+        return float(value)  # drivers hand doubles back as Decimal or int
     if kind == DATETIME:
         return format_datetime(value) if isinstance(value, dt.datetime) else value
     if kind == NUMBER:

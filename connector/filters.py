@@ -38,7 +38,7 @@ class PathTarget:
     exact: sa.ColumnElement
     column: sa.Column | None = None
 
-    def to_database(self, value):
+    def filter_value(self, value):
         if _kind_of(value) != self.kind:
             raise Invalid("All values compared with one path must be of one JSON type.")
         return value
@@ -64,7 +64,7 @@ class Context:
         self.backend = backend
 
     def value(self, target, value):
-        return target.to_database(value)
+        return target.filter_value(value)
 
 
 def is_date_literal(value) -> bool:

@@ -59,7 +59,8 @@ def _eq(ctx, target, value):
 def _ne(ctx, target, value):
     if value is None:
         return target.expression.is_not(None)
-    return sa.or_(sa.not_(_eq(ctx, target, value)), target.expression.is_(None))
+    # IS NOT TRUE: a containment test is NULL where a key is missing; that is "not equal".
+    return sa.or_(_eq(ctx, target, value).is_not(sa.true()), target.expression.is_(None))
 
 
 def _ordering(op):

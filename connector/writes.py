@@ -69,6 +69,21 @@ def _convert(collection: Collection, item, *, skip=()) -> dict:
     return row
 
 
+def _required(collection: Collection, row: dict, *, inserting: bool) -> None:
+    """Name the NOT NULL fields a row would leave null, before the database refuses it."""
+    violations = []
+    for key, field in collection.fields.items():
+        column = field.column
+        if column.nullable or key == ID or row.get(key) is not None:
+            continue
+        if key in row or (inserting and column.server_default is None and column.default is None):
+            violations.append(
+                violation(key, None, "The field is required (its column is NOT NULL).")
+            )
+    if violations:
+        raise ValidationError(violations)
+
+
 def unknown_keys(collection: Collection, items: Iterable) -> bool:
     """Whether any item names a field the cached schema lacks (time to refresh it)."""
     return any(
@@ -113,16 +128,17 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
     for i, item in enumerate(items):
         try:
             row = _convert(collection, item, skip=SERVER_SET)
+            if row.get(ID) is None:
+                row.pop(ID, None)
+                if id_field.kind == TEXT:
+                    row[ID] = str(uuid.uuid4())
+            for key in SERVER_SET:
+                if key in collection.fields:
+                    row[key] = stamp
+            _required(collection, row, inserting=True)
         except ValidationError as exc:
             results[i] = _error(exc)
             continue
-        if row.get(ID) is None:
-            row.pop(ID, None)
-            if id_field.kind == TEXT:
-                row[ID] = str(uuid.uuid4())
-        for key in SERVER_SET:
-            if key in collection.fields:
-                row[key] = stamp
         if ID in row:
             if row[ID] in seen:
                 results[i] = _error(ItemAlreadyExists(id_field.to_wire(row[ID])))
@@ -170,16 +186,17 @@ def update(conn, collection: Collection, items: list) -> list[dict]:
             row = _convert(collection, item, skip=SERVER_SET)
             if row.get(ID) is None:
                 raise ValidationError([violation(ID, None, "An item to update needs an _id.")])
+            # Complete replacement: every field the item lacks becomes null, except
+            # the ones the server keeps (created date, owner when not sent).
+            for key in collection.fields:
+                if key not in row and key not in (CREATED, OWNER):
+                    row[key] = None
+            if UPDATED in collection.fields:
+                row[UPDATED] = stamp
+            _required(collection, row, inserting=False)
         except ValidationError as exc:
             results[i] = _error(exc)
             continue
-        # Complete replacement: every field the item lacks becomes null, except
-        # the ones the server keeps (created date, owner when not sent).
-        for key in collection.fields:
-            if key not in row and key not in (CREATED, OWNER):
-                row[key] = None
-        if UPDATED in collection.fields:
-            row[UPDATED] = stamp
         pending[i] = row
     existing = _select(conn, collection, [r[ID] for r in pending.values()], lock=True)
     for i in [i for i, r in pending.items() if r[ID] not in existing]:

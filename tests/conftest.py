@@ -104,8 +104,9 @@ def _unreachable(backend, url, exc):
 @pytest.fixture(scope="session")
 def server_databases(tmp_path_factory):
     """One scratch database per server for the whole session (name -> url or error)."""
+    # Unique per process: concurrent test runs must not drop each other's database.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"connector_test_{worker}"
+    name = f"connector_test_{worker}_{os.getpid()}"
     made = {}
     for backend, url in SERVER_URLS.items():
         base = sa.engine.make_url(url)
@@ -118,8 +119,7 @@ def server_databases(tmp_path_factory):
                 else:
                     conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
                     conn.exec_driver_sql(
-                        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
-                        "COLLATE utf8mb4_general_ci"
+                        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
                     )
             admin.dispose()
             made[backend] = base.set(database=name)
@@ -129,8 +129,10 @@ def server_databases(tmp_path_factory):
     for backend, url in made.items():
         if isinstance(url, Exception):
             continue
-        admin = sa.create_engine(url.set(database=sa.engine.make_url(SERVER_URLS[backend]).database),
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(
+            url.set(database=sa.engine.make_url(SERVER_URLS[backend]).database),
+            isolation_level="AUTOCOMMIT",
+        )
         with admin.connect() as conn:
             if backend == "postgresql":
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -148,8 +150,7 @@ def _empty(backend, url):
         else:
             conn.exec_driver_sql(f"DROP DATABASE `{url.database}`")
             conn.exec_driver_sql(
-                f"CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4 "
-                "COLLATE utf8mb4_general_ci"
+                f"CREATE DATABASE `{url.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
             )
     engine.dispose()
 
