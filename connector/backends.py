@@ -189,14 +189,19 @@ class MySQL(Backend):
         "boolean": ("BOOLEAN",),
     }
 
-    def __init__(self, default_charset: str = "utf8mb4"):
+    def __init__(self, default_charset: str = "utf8mb4", *, mariadb: bool = True):
         self.default_charset = default_charset
+        self.mariadb = mariadb
 
     def _binary_collation(self, column) -> str:
         charset = getattr(getattr(column, "type", None), "charset", None)
         if charset is None and column is not None and column.table is not None:
             charset = column.table.dialect_options["mysql"].get("default charset")
-        return f"{charset or self.default_charset}_bin"
+        charset = charset or self.default_charset
+        # Plain *_bin collations ignore trailing spaces ("bob" = "bob "); these don't.
+        if self.mariadb:
+            return f"{charset}_nopad_bin"
+        return "utf8mb4_0900_bin" if charset == "utf8mb4" else f"{charset}_bin"
 
     def exact_text(self, expr, column=None):
         return expr.collate(self._binary_collation(column))
@@ -259,5 +264,5 @@ def for_connection(conn: Connection) -> Backend:
         )
     if name in ("mysql", "mariadb"):
         charset = conn.exec_driver_sql("SELECT @@character_set_database").scalar()
-        return MySQL(charset or "utf8mb4")
+        return MySQL(charset or "utf8mb4", mariadb=conn.dialect.is_mariadb)
     raise RuntimeError(f"Unsupported database backend: {name}")
