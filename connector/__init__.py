@@ -36,7 +36,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.json.sort_keys = False  # items keep their fields in column order
 
     db.init_app(app)
-    engine = db.get_engine_of(app)
+    engine = db.get_engine(app)
     migrate.upgrade(engine)
     secret = app.config.get("CONNECTOR_SECRET_KEY")
     if not secret:

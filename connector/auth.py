@@ -93,6 +93,8 @@ class Verifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"The request token is not valid: {exc}.") from None
+        except RecursionError:
+            raise BadRequest("The request is nested too deeply.") from None
         data = claims.get("data")
         if isinstance(data, str):  # some Wix envelopes carry data as JSON text
             data = parse_json_object(data.encode(), what="token data")
@@ -121,6 +123,8 @@ def parse_json_object(body: bytes, *, what: str = "request body") -> dict:
         value = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The {what} is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise BadRequest(f"The {what} is nested too deeply.") from None
     if not isinstance(value, dict):
         raise BadRequest(f"The {what} must be a JSON object.")
     return value

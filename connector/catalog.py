@@ -148,12 +148,6 @@ class Catalog:
     def forget(self, collection_id: str) -> None:
         self._cache.pop(collection_id, None)
 
-    def collection_ids(self) -> list[str]:
-        """Every table and view that can be served, by name."""
-        inspector = sa.inspect(self.engine)
-        names = [*inspector.get_table_names(), *inspector.get_view_names()]
-        return sorted(n for n in names if not metadata.is_internal(n))
-
     def _reflect(self, collection_id: str) -> Collection | None:
         if not isinstance(collection_id, str) or metadata.is_internal(collection_id):
             return None

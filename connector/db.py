@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -21,11 +21,7 @@ def init_app(app: Flask) -> None:
     app.extensions["connector.engine"] = create_engine(url)
 
 
-def get_engine() -> Engine:
-    return get_engine_of(current_app)
-
-
-def get_engine_of(app: Flask) -> Engine:
+def get_engine(app: Flask) -> Engine:
     return app.extensions["connector.engine"]
 
 

@@ -94,11 +94,6 @@ def violation(field_path: str, rejected_value: Any, message: str) -> dict:
     return {"fieldPath": field_path, "rejectedValue": rejected_value, "message": message}
 
 
-def invalid(field_path: str, rejected_value: Any, message: str) -> ValidationError:
-    """A ValidationError with a single violation."""
-    return ValidationError([violation(field_path, rejected_value, message)])
-
-
 class DatabaseUnavailable(ConnectorError):
     """The database could not be reached or did not answer in time."""
 

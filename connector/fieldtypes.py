@@ -15,8 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
-from .errors import ValidationError, violation
-
 TEXT = "TEXT"
 NUMBER = "NUMBER"
 BOOLEAN = "BOOLEAN"
@@ -110,6 +108,8 @@ def parse_date(value: Any) -> dt.date:
 
 
 def parse_time(value: Any) -> dt.time:
+    if isinstance(value, dict):
+        return parse_datetime(value).time()
     if not isinstance(value, str):
         raise Invalid('Expected a time as "HH:MM:SS.sss".')
     try:
@@ -127,6 +127,9 @@ def check_number(value: Any):
     return value
 
 
+INT64 = 2**63
+
+
 def to_number(value: Any, column_type: sa.types.TypeEngine):
     check_number(value)
     if isinstance(column_type, sa.Integer):
@@ -134,6 +137,8 @@ def to_number(value: Any, column_type: sa.types.TypeEngine):
             if not value.is_integer():
                 raise Invalid("Expected a whole number: the column holds integers.")
             value = int(value)
+        if not -INT64 <= value < INT64:
+            raise Invalid("The number is too large for an integer column.")
         return value
     if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
         return decimal.Decimal(repr(value)) if isinstance(value, float) else decimal.Decimal(value)
@@ -186,7 +191,9 @@ def filter_operand(wix_type: str, value: Any) -> Any:
             raise Invalid("Expected a string.")
         return value
     if kind == NUMBER:
-        return check_number(value)
+        check_number(value)
+        # Beyond 64 bits drivers can't bind an int; as a float it still compares right.
+        return float(value) if isinstance(value, int) and not -INT64 <= value < INT64 else value
     return to_database(wix_type, sa.types.NullType(), value)
 
 
@@ -227,20 +234,3 @@ def to_wire(wix_type: str, value: Any, column_type: sa.types.TypeEngine | None =
     if kind == TEXT and not isinstance(value, str):
         return str(value)
     return value
-
-
-def convert_item_value(key: str, wix_type: str, column_type, value, violations: list) -> Any:
-    """``to_database`` that records a violation for ``key`` instead of raising."""
-    try:
-        return to_database(wix_type, column_type, value)
-    except Invalid as exc:
-        violations.append(violation(key, value, str(exc)))
-        return None
-
-
-def check(key: str, wix_type: str, column_type, value) -> Any:
-    """``to_database`` that raises a ValidationError naming ``key``."""
-    try:
-        return to_database(wix_type, column_type, value)
-    except Invalid as exc:
-        raise ValidationError([violation(key, value, str(exc))]) from None

@@ -18,7 +18,6 @@ from .filters import FilterCompiler, UnknownField
 from .operators import sortable
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
 
 
 def compiler_for(collection: Collection) -> FilterCompiler:

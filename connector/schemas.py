@@ -16,7 +16,9 @@ from .errors import ValidationError, violation
 MAX_LIMIT = 1000
 MAX_ITEMS = 1000
 
-_limit = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_LIMIT))
+
+def _limit():
+    return mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_LIMIT))
 
 
 class _Base(Schema):
@@ -25,12 +27,12 @@ class _Base(Schema):
 
 
 class Paging(_Base):
-    limit = _limit
+    limit = _limit()
     offset = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
 
 
 class CursorPaging(_Base):
-    limit = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_LIMIT))
+    limit = _limit()
     cursor = mf.String(allow_none=True)
 
 

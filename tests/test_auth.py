@@ -458,3 +458,15 @@ def test_body_over_the_limit_is_413_without_a_stack_trace(small_app, rsa_key, pe
     )
     assert_error(response.status_code, response.get_json(silent=True), 413)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_deeply_nested_body_is_a_bad_request(api):
+    body = '{"collectionId": "people", "query": {"filter": ' + "[" * 100000 + "]" * 100000 + "}}"
+    response = api.http.post(
+        "/v3/items/query",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["errorCode"] == "BAD_REQUEST"

@@ -596,3 +596,25 @@ def test_column_added_later_shows_up(wix, engine):
         wix.items("pets"),
         [{"_id": "a", "name": "Rex", "legs": None}, {"_id": "b", "name": "Tom", "legs": 4}],
     )
+
+
+def test_integers_beyond_64_bits(engine, wix):
+    create_table(
+        engine,
+        "big",
+        sa.Column("_id", TEXT_ID, primary_key=True),
+        sa.Column("n", sa.BigInteger),
+        rows=[{"_id": "a", "n": 2**62}],
+    )
+    status, body = wix.post(
+        "/v3/items/insert", {"collectionId": "big", "items": [{"_id": "b", "n": 2**70}]}
+    )
+    assert status == 200
+    error = body["results"][0]["error"]
+    assert error["errorCode"] == "VALIDATION_ERROR"
+    assert [(v["fieldPath"], v["rejectedValue"]) for v in error["data"]["violations"]] == [
+        ("n", 2**70)
+    ]
+    # As a filter operand a huge number still compares correctly.
+    assert wix.ids("big", {"n": {"$lt": 2**70}}) == ["a"]
+    assert wix.ids("big", {"n": {"$gt": 2**70}}) == []

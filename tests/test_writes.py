@@ -709,3 +709,33 @@ def test_insert_into_an_autoincrement_key_returns_the_database_ids(engine, wix, 
     status, body = insert(wix, "counters", [{"_id": "41", "name": "d"}])
     assert results_of(status, body) == [{"item": {"_id": "41", "name": "d"}}]
     assert db_rows(engine, table)[41]["name"] == "d"
+
+
+def test_a_1000_item_insert_is_one_batch(engine, app, wix):
+    """A 1000-item insert is a handful of statements, not 1000 round trips."""
+    create_table(
+        engine, "bulk", sa.Column("_id", TEXT_ID, primary_key=True), sa.Column("n", sa.Integer)
+    )
+    statements = []
+    app_engine = app.extensions["connector.engine"]
+    wix.items("bulk")  # reflect the table before counting
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split()[0].upper())
+
+    sa.event.listen(app_engine, "before_cursor_execute", count)
+    try:
+        status, body = wix.post(
+            "/v3/items/insert",
+            {
+                "collectionId": "bulk",
+                "items": [{"_id": f"i{n:04d}", "n": n} for n in range(1000)],
+            },
+        )
+    finally:
+        sa.event.remove(app_engine, "before_cursor_execute", count)
+    assert status == 200
+    assert [r["item"]["n"] for r in body["results"]] == list(range(1000))
+    # One look-up of existing ids and one multi-row INSERT (plus savepoint bookkeeping).
+    assert statements.count("INSERT") == 1
+    assert statements.count("SELECT") == 1
