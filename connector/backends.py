@@ -62,7 +62,63 @@ class Backend:
     # json_is_empty_array(expr)
 
 
-class SQLite(Backend):
+class JsonWalk:
+    """JSON containment and element tests built from per-backend primitives, for
+    backends whose own operators are not type-exact (SQLite, MariaDB).
+
+    Subclasses give ``_node_type(doc, path)``, ``_scalar(doc, path)`` (the scalar
+    at ``path`` as SQL text/number), ``_elements(doc, path)`` (a table of an array's
+    elements with columns ``type``, ``value`` (scalar) and ``json``), and
+    ``_TYPE_NAMES``.
+    """
+
+    # _elements(doc, path) -> (from clause, type, scalar value, element JSON): kept
+    # flat because MariaDB can't correlate a derived table inside EXISTS.
+
+    def _scalar_match(self, type_expr, value_expr, value):
+        names = self._TYPE_NAMES
+        if value is None:
+            return type_expr == names["null"]
+        if isinstance(value, bool):
+            return sa.and_(
+                type_expr.in_(names["boolean"]), value_expr == self._boolean_value(value)
+            )
+        if isinstance(value, (int, float)):
+            return sa.and_(type_expr.in_(names["number"]), self._number(value_expr) == value)
+        return sa.and_(type_expr == names["string"], self.exact_text(value_expr) == value)
+
+    def _contains(self, doc, path: tuple, value):
+        type_expr = self._node_type(doc, path)
+        if isinstance(value, dict):
+            return sa.and_(
+                type_expr == self._TYPE_NAMES["object"],
+                *(self._contains(doc, path + (k,), v) for k, v in value.items()),
+            )
+        if isinstance(value, list):
+            return sa.and_(
+                type_expr == self._TYPE_NAMES["array"],
+                *(self._element(doc, path, v) for v in value),
+            )
+        return self._scalar_match(type_expr, self._scalar(doc, path), value)
+
+    def _element(self, doc, path, value):
+        source, type_expr, value_expr, json_expr = self._elements(doc, path)
+        if isinstance(value, (dict, list)):
+            cond = self._contains(json_expr, (), value)
+        else:
+            cond = self._scalar_match(type_expr, value_expr, value)
+        return sa.exists(sa.select(sa.literal(1)).select_from(source).where(cond))
+
+    def json_contains(self, expr, value):
+        return self._contains(expr, (), value)
+
+    def json_array_has(self, expr, value):
+        return sa.and_(
+            self._node_type(expr, ()) == self._TYPE_NAMES["array"], self._element(expr, (), value)
+        )
+
+
+class SQLite(JsonWalk, Backend):
     name = "sqlite"
     _TYPES = {"string": ("text",), "number": ("integer", "real"), "boolean": ("true", "false")}
 
@@ -73,43 +129,37 @@ class SQLite(Backend):
     def regex(self, expr, pattern, column=None):
         return expr.op("REGEXP")(pattern)  # the regexp() function registered in db.py
 
+    _TYPE_NAMES = {
+        "null": "null",
+        "boolean": ("true", "false"),
+        "number": ("integer", "real"),
+        "string": "text",
+        "object": "object",
+        "array": "array",
+    }
+
     @staticmethod
     def _path(path) -> str:
         return "$" + "".join("." + json.dumps(p) for p in path)
 
-    def _scalar_match(self, type_expr, value_expr, value):
-        if value is None:
-            return type_expr == "null"
-        if isinstance(value, bool):
-            return type_expr == ("true" if value else "false")
-        if isinstance(value, (int, float)):
-            return sa.and_(type_expr.in_(("integer", "real")), value_expr == value)
-        return sa.and_(type_expr == "text", value_expr == value)
+    def _node_type(self, doc, path):
+        return sa.func.json_type(doc, self._path(path))
 
-    def _contains(self, doc, path: tuple, value):
-        type_expr = sa.func.json_type(doc, self._path(path))
-        if isinstance(value, dict):
-            return sa.and_(
-                type_expr == "object",
-                *(self._contains(doc, path + (k,), v) for k, v in value.items()),
-            )
-        if isinstance(value, list):
-            return sa.and_(type_expr == "array", *(self._element(doc, path, v) for v in value))
-        return self._scalar_match(type_expr, sa.func.json_extract(doc, self._path(path)), value)
+    def _scalar(self, doc, path):
+        return sa.func.json_extract(doc, self._path(path))
 
-    def _element(self, doc, path, value):
+    @staticmethod
+    def _boolean_value(value):
+        return 1 if value else 0
+
+    @staticmethod
+    def _number(expr):
+        return expr
+
+    def _elements(self, doc, path):
         each = sa.func.json_each(doc, self._path(path)).table_valued("value", "type").alias()
-        if isinstance(value, (dict, list)):
-            cond = self._contains(each.c.value, (), value)
-        else:
-            cond = self._scalar_match(each.c.type, each.c.value, value)
-        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(cond))
-
-    def json_contains(self, expr, value):
-        return self._contains(expr, (), value)
-
-    def json_array_has(self, expr, value):
-        return sa.and_(sa.func.json_type(expr) == "array", self._element(expr, (), value))
+        # json_each's value is the scalar itself, or JSON text for objects and arrays.
+        return each, each.c.type, each.c.value, each.c.value
 
     def json_path(self, expr, path, kind):
         type_expr = sa.func.json_type(expr, self._path(path))
@@ -155,7 +205,13 @@ class PostgreSQL(Backend):
         return sa.cast(sa.literal(json_text(value), sa.Text), postgresql.JSONB)
 
     def json_contains(self, expr, value):
-        return self._jsonb(expr).op("@>")(self._literal(value))
+        # @> lets an array contain an object one of its elements contains; an
+        # object filter only matches objects (and an array filter arrays).
+        kind = "object" if isinstance(value, dict) else "array"
+        return sa.and_(
+            sa.func.jsonb_typeof(self._jsonb(expr)) == kind,
+            self._jsonb(expr).op("@>")(self._literal(value)),
+        )
 
     def json_array_has(self, expr, value):
         return sa.and_(
@@ -181,7 +237,7 @@ class PostgreSQL(Backend):
         return self._jsonb(expr) == self._literal([])
 
 
-class MySQL(Backend):
+class MySQL(JsonWalk, Backend):
     name = "mysql"
     _TYPES = {
         "string": ("STRING",),
@@ -225,13 +281,41 @@ class MySQL(Backend):
     def _path(path) -> str:
         return "$" + "".join("." + json.dumps(p) for p in path)
 
-    def json_contains(self, expr, value):
-        return sa.func.JSON_CONTAINS(expr, json_text(value)) == 1
+    _TYPE_NAMES = {
+        "null": "NULL",
+        "boolean": ("BOOLEAN",),
+        "number": ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"),
+        "string": "STRING",
+        "object": "OBJECT",
+        "array": "ARRAY",
+    }
+    # Constant SQL: JSON_TABLE's COLUMNS clause has no SQLAlchemy construct.
+    _ELEMENT_COLUMNS = sa.literal_column(
+        "'$[*]' COLUMNS (json JSON PATH '$', value LONGTEXT PATH '$')"
+    )
 
-    def json_array_has(self, expr, value):
-        return sa.and_(
-            sa.func.JSON_TYPE(expr) == "ARRAY", sa.func.JSON_CONTAINS(expr, json_text(value)) == 1
-        )
+    def _node(self, doc, path):
+        return sa.func.JSON_EXTRACT(doc, self._path(path)) if path else doc
+
+    def _node_type(self, doc, path):
+        return sa.func.JSON_TYPE(self._node(doc, path))
+
+    def _scalar(self, doc, path):
+        # Unquoted, so "\u00e9" and "é" compare equal (MariaDB compares JSON text raw).
+        return sa.func.JSON_UNQUOTE(self._node(doc, path))
+
+    @staticmethod
+    def _boolean_value(value):
+        return "true" if value else "false"
+
+    @staticmethod
+    def _number(expr):
+        return sa.cast(expr, sa.Double)
+
+    def _elements(self, doc, path):
+        table = sa.func.JSON_TABLE(self._node(doc, path), self._ELEMENT_COLUMNS)
+        each = table.table_valued("json", "value").alias()
+        return each, sa.func.JSON_TYPE(each.c.json), each.c.value, each.c.json
 
     def json_path(self, expr, path, kind):
         node = sa.func.JSON_EXTRACT(expr, self._path(path))
@@ -241,7 +325,7 @@ class MySQL(Backend):
         if kind == "string":
             value = sa.func.JSON_UNQUOTE(node)
         elif kind == "number":
-            value = sa.cast(sa.func.JSON_UNQUOTE(node), sa.Numeric(65, 30))
+            value = sa.cast(sa.func.JSON_UNQUOTE(node), sa.Double)
         else:
             value = node == sa.literal_column("true")
         return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())

@@ -8,6 +8,7 @@ created by another tool shows up without a restart).
 
 from __future__ import annotations
 
+import decimal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,7 +57,10 @@ class Field:
         fit the column (``age > 29.5`` on an integer column is a fine filter)."""
         if self.key == ID:
             return id_to_database(self.column, value)
-        return fieldtypes.filter_operand(self.type, value)
+        value = fieldtypes.filter_operand(self.type, value)
+        if self.kind == fieldtypes.NUMBER:
+            return _number_operand(self.column.type, value)
+        return value
 
     def to_wire(self, value):
         if self.key == ID:
@@ -90,6 +94,23 @@ class Collection:
         """Labelled columns for ``keys`` (all fields when None), ``_id`` always first."""
         chosen = list(self.fields) if not keys else [ID, *(k for k in keys if k != ID)]
         return [self.fields[k].expression.label(k) for k in dict.fromkeys(chosen)]
+
+
+def _number_operand(column_type, value):
+    """A number as the column's own type: drivers type a whole IN list by its
+    first value (psycopg casts [0, 0.5] to INTEGER), and SQLAlchemy renders an
+    integer column's IN list through int()."""
+    if isinstance(column_type, sa.Float):
+        return float(value)
+    if isinstance(column_type, sa.Integer):
+        if isinstance(value, int):
+            return value
+        if value.is_integer() and abs(value) < fieldtypes.INT64:
+            return int(value)
+        return sa.literal(value, sa.Double())
+    if isinstance(column_type, sa.Numeric):
+        return decimal.Decimal(repr(value) if isinstance(value, float) else value)
+    return value
 
 
 def id_to_wire(value) -> str | None:

@@ -196,6 +196,8 @@ class FilterCompiler:
                 return clause
             return clause.is_not(sa.true())
         kind = _kind_of(value)
+        if value is None and name in ("$gt", "$gte", "$lt", "$lte"):
+            return sa.false()  # nothing is greater or less than null
         if kind is None or name not in _PATH_OPERATORS:
             raise Invalid(f"{name} on a path inside an object takes a string, number or boolean.")
         if name in ("$contains", "$startsWith", "$endsWith") and kind != TEXT:

@@ -146,7 +146,11 @@ ROWS = make_rows()
 
 @pytest.fixture
 def things(engine):
-    """The ``things`` table with ``ROWS`` (created once per test function, not per example)."""
+    """The ``things`` table with ``ROWS`` (created once per test function, not per example).
+
+    ``doc`` is written by SQLAlchemy's default ``json.dumps``, so "é" is stored as
+    ``"\\u00e9"``, exactly as the connector's own inserts store it.
+    """
     create_table(
         engine,
         "things",
@@ -573,25 +577,35 @@ def test_pinned_filters(things, wix):
     assert not wrong, "\n".join(f"{f}: {why}" for f, why in wrong.items())
 
 
-@pytest.mark.parametrize("op", ["$gt", "$gte", "$lt", "$lte"])
-def test_null_comparison_on_a_path_matches_nothing(things, wix, op):
+def test_null_comparison_on_a_path_matches_nothing(things, wix):
     """ "Comparisons with null ($gt: null) match nothing" holds for dotted paths too."""
-    for filter_ in ({"doc.k": {op: None}}, {"$not": {"doc.k": {op: None}}}):
-        status, body = wix.query(things, {"filter": filter_, "paging": {"limit": 1000}})
-        assert (status, [item["_id"] for item in body.get("items", [])]) == (
-            200,
-            expected_ids(filter_),
-        ), body
+    got = {}
+    for op in ("$gt", "$gte", "$lt", "$lte"):
+        for filter_ in ({"doc.k": {op: None}}, {"$not": {"doc.k": {op: None}}}):
+            status, body = wix.query(things, {"filter": filter_, "paging": {"limit": 1000}})
+            ids = [item["_id"] for item in body["items"]] if status == 200 else body
+            got[json.dumps(filter_)] = (status, ids)
+    assert got == {
+        json.dumps(filter_): (200, expected_ids(filter_))
+        for op in ("$gt", "$gte", "$lt", "$lte")
+        for filter_ in ({"doc.k": {op: None}}, {"$not": {"doc.k": {op: None}}})
+    }
 
 
 # --- the evaluator itself ---------------------------------------------------------------
 
 
 def _row(**values):
-    return {"_id": "r", "name": None, "n": None, "x": None, "flag": None, "when": None} | {
+    empty = {
+        "_id": "r",
+        "name": None,
+        "n": None,
+        "x": None,
+        "flag": None,
+        "when": None,
         "doc": None,
-        **values,
     }
+    return empty | values
 
 
 @pytest.mark.parametrize(
