@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
-from conftest import TEXT_ID, create_table
+from conftest import APP_ID, TEXT_ID, Client, create_table
 
 from connector import create_app
+from connector.db import create_engine
 from connector.metadata import declare_field
 
 
@@ -112,9 +114,16 @@ def test_collection_ids_are_case_sensitive(engine, wix):
     assert (status, body["errorCode"]) == (404, "COLLECTION_NOT_FOUND")
 
 
-def test_unreachable_database_is_a_503(public_pem, rsa_key):
-    from conftest import APP_ID, Client
-
+@pytest.mark.parametrize(
+    "dead_url",
+    [
+        "sqlite:////nonexistent-directory/connector.sqlite3",
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        "mysql+pymysql://root@127.0.0.1:1/nowhere",
+    ],
+    ids=["sqlite", "postgresql", "mariadb"],
+)
+def test_unreachable_database_is_a_503(public_pem, rsa_key, dead_url):
     app = create_app(
         {
             "DATABASE_URL": "sqlite:///:memory:",
@@ -122,12 +131,9 @@ def test_unreachable_database_is_a_503(public_pem, rsa_key):
             "WIX_PUBLIC_KEY": public_pem,
         }
     )
-    # Point the app at a server that is not there, after start-up.
-    from connector.db import create_engine
-
+    # Start on a working database, then lose it: the app must answer, not crash.
     app.extensions["connector.engine"].dispose()
-    dead = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
-    app.extensions["connector.catalog"].engine = dead
+    app.extensions["connector.catalog"].engine = create_engine(dead_url)
     status, body = Client(app, rsa_key).query("anything")
     assert status == 503
     assert body == {

@@ -620,3 +620,40 @@ def test_seed_real_estate_example(wix, engine):
     ]
     assert [type(item["pets"]) for item in body["items"]] == [bool, bool]
     assert body["pagingMetadata"] == {"count": 2, "offset": 0}
+
+
+def test_cursor_pages_use_keys_not_offsets(engine, app, wix):
+    """A cursor page continues from the last row's sort keys: no OFFSET is sent,
+    so a page deep into a large table costs what the first page costs."""
+    create_table(
+        engine,
+        "deep",
+        sa.Column("_id", TEXT_ID, primary_key=True),
+        sa.Column("n", sa.Integer),
+        rows=[{"_id": f"r{i:03d}", "n": i % 7} for i in range(60)],
+    )
+    statements = []
+    app_engine = app.extensions["connector.engine"]
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement.upper(), parameters))
+
+    sa.event.listen(app_engine, "before_cursor_execute", record)
+    try:
+        query = {"sort": [{"fieldName": "n"}], "cursorPaging": {"limit": 7}}
+        status, body = wix.query("deep", query)
+        seen = [item["_id"] for item in body["items"]]
+        while "next" in body["pagingMetadata"]["cursors"]:
+            status, body = wix.query(
+                "deep",
+                {"cursorPaging": {"limit": 7, "cursor": body["pagingMetadata"]["cursors"]["next"]}},
+            )
+            assert status == 200
+            seen += [item["_id"] for item in body["items"]]
+    finally:
+        sa.event.remove(app_engine, "before_cursor_execute", record)
+    assert seen == [f"r{i:03d}" for i in sorted(range(60), key=lambda i: (i % 7, i))]
+    pages = [(s, p) for s, p in statements if s.startswith("SELECT") and "FROM DEEP" in s]
+    assert len(pages) == 9
+    # SQLAlchemy writes "LIMIT ? OFFSET ?" on SQLite even without an offset: it is 0 there.
+    assert all("OFFSET" not in s or p[-1] == 0 for s, p in pages)
