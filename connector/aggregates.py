@@ -20,7 +20,7 @@ from .errors import ValidationError, violation
 from .fieldtypes import ARRAY, NUMBER, OBJECT, Invalid
 from .filters import FilterCompiler, UnknownField
 from .operators import ORDERED, SCALAR
-from .queries import DEFAULT_LIMIT, compiler_for, order_clauses, sort_keys
+from .queries import compiler_for, order_clauses, page_bounds, sort_keys
 
 
 def _number(value):
@@ -150,10 +150,7 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     having = FilterCompiler(derived.get, backend).compile(request.get("finalFilter"), "finalFilter")
     sort = request.get("sort") or [{"fieldName": f.key, "order": "ASC"} for f in group_fields]
     keys = sort_keys(derived.get, sort, path="sort")
-    paging = request.get("paging") or {}
-    limit = paging.get("limit")
-    limit = DEFAULT_LIMIT if limit is None else limit
-    offset = paging.get("offset") or 0
+    limit, offset = page_bounds(request.get("paging"))
     stmt = (
         sa.select(*groups.c)
         .where(having)
@@ -193,10 +190,7 @@ def distinct_values(conn, collection: Collection, request: dict) -> dict:
         raise UnknownField(key, "fieldName")
     where = compiler_for(collection).compile(request.get("filter"), "filter")
     descending = request.get("order") == "DESC"
-    paging = request.get("paging") or {}
-    limit = paging.get("limit")
-    limit = DEFAULT_LIMIT if limit is None else limit
-    offset = paging.get("offset") or 0
+    limit, offset = page_bounds(request.get("paging"))
     if field.kind in (OBJECT, ARRAY):
         values = _json_distinct(conn, collection, field, where, descending)
         total = len(values)

@@ -90,10 +90,14 @@ def projection(collection: Collection, fields: list[str] | None) -> list[str] | 
 
 
 def count(conn, collection: Collection, filter_) -> int:
-    where = compiler_for(collection).compile(filter_, "filter")
-    return conn.execute(
-        sa.select(sa.func.count()).select_from(collection.table).where(where)
-    ).scalar_one()
+    return _total(conn, collection, compiler_for(collection).compile(filter_, "filter"))
+
+
+def page_bounds(paging: dict | None) -> tuple[int, int]:
+    """(limit, offset) of an offset ``paging`` object, with the defaults."""
+    paging = paging or {}
+    limit = paging.get("limit")
+    return (DEFAULT_LIMIT if limit is None else limit), (paging.get("offset") or 0)
 
 
 def query(conn, collection: Collection, request: dict, signer: CursorSigner) -> dict:
@@ -102,9 +106,7 @@ def query(conn, collection: Collection, request: dict, signer: CursorSigner) -> 
     cursor_paging = q.get("cursorPaging")
     if cursor_paging is not None:
         return _cursor_page(conn, collection, q, cursor_paging, request, signer)
-    paging = q.get("paging") or {}
-    limit = _limit(paging.get("limit"))
-    offset = paging.get("offset") or 0
+    limit, offset = page_bounds(q.get("paging"))
     where = compiler_for(collection).compile(q.get("filter"))
     keys = with_id(sort_keys(collection.fields.get, q.get("sort")), collection)
     fields = projection(collection, q.get("fields"))
@@ -120,10 +122,6 @@ def query(conn, collection: Collection, request: dict, signer: CursorSigner) -> 
     if request.get("returnTotalCount"):
         metadata["total"] = _total(conn, collection, where)
     return {"items": items, "pagingMetadata": metadata}
-
-
-def _limit(limit) -> int:
-    return DEFAULT_LIMIT if limit is None else limit
 
 
 def _total(conn, collection, where) -> int:
