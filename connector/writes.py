@@ -99,7 +99,7 @@ def _columns(collection: Collection, row: dict) -> dict:
 
 
 def _select(conn, collection: Collection, ids: list, *, lock: bool) -> dict:
-    """Stored rows by id (as wire items), optionally locked for this transaction."""
+    """Stored rows keyed by their raw id, optionally locked for this transaction."""
     if not ids:
         return {}
     id_column = collection.id_field.column
