@@ -123,6 +123,16 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     operations = [
         _operation(collection, op, i) for i, op in enumerate(aggregation.get("operations") or [])
     ]
+    if not group_fields and not operations:
+        raise ValidationError(
+            [
+                violation(
+                    "aggregation",
+                    aggregation,
+                    "An aggregation needs grouping fields or operations.",
+                )
+            ]
+        )
     names = [f.key for f in group_fields] + [op[0] for op in operations]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

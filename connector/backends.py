@@ -50,6 +50,15 @@ class Backend:
         """Case-insensitive LIKE; ``pattern`` is already escaped with LIKE_ESCAPE."""
         return sa.func.lower(expr).like(pattern.lower(), escape=LIKE_ESCAPE)
 
+    #: What ends a pattern at the very end of the text: "$" also matches before
+    #: a final newline in Python's and PCRE's dialects.
+    END = "$"
+
+    def full_match(self, expr, pattern: str, ignore_case: bool, column=None):
+        """``expr`` matches the regular expression ``pattern`` as a whole."""
+        flags = "(?i)" if ignore_case else ""
+        return self.regex(expr, f"{flags}^(?:{pattern}){self.END}", column)
+
     def regex(self, expr, pattern: str, column=None):
         return expr.regexp_match(pattern)
 
@@ -120,6 +129,7 @@ class JsonWalk:
 
 class SQLite(JsonWalk, Backend):
     name = "sqlite"
+    END = r"\Z"  # Python's re
     _TYPES = {"string": ("text",), "number": ("integer", "real"), "boolean": ("true", "false")}
 
     def ilike(self, expr, pattern, column=None):
@@ -239,6 +249,7 @@ class PostgreSQL(Backend):
 
 class MySQL(JsonWalk, Backend):
     name = "mysql"
+    END = r"\z"  # PCRE
     _TYPES = {
         "string": ("STRING",),
         "number": ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"),

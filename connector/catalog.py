@@ -9,6 +9,7 @@ created by another tool shows up without a restart).
 from __future__ import annotations
 
 import decimal
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class Field:
         value = fieldtypes.filter_operand(self.type, value)
         if self.kind == fieldtypes.NUMBER:
             return _number_operand(self.column.type, value)
+        if _is_uuid(self.column):
+            return fieldtypes.to_text(value, self.column.type)
         return value
 
     def to_wire(self, value):
@@ -118,14 +121,19 @@ def id_to_wire(value) -> str | None:
     return None if value is None else str(value)
 
 
+_INTEGER_ID = re.compile(r"\s*-?[0-9]{1,19}\s*")
+
+
 def id_to_database(column: sa.Column, value):
+    """An item id as the key column binds it; :class:`fieldtypes.Invalid` if it can't be one."""
     if isinstance(column.type, sa.Integer):
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, str) and _INTEGER_ID.fullmatch(value):
+            value = int(value)
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if is_int and -fieldtypes.INT64 <= value < fieldtypes.INT64:
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
         raise fieldtypes.Invalid("Expected an item id: this collection's ids are integers.")
-    return fieldtypes.to_text(value, column.type)
+    return fieldtypes.to_database(fieldtypes.TEXT, column.type, value)
 
 
 class Catalog:
@@ -206,15 +214,27 @@ def build_collection(table: sa.Table, backend, declared: dict[str, str]) -> Coll
             continue
         if key == ID:
             wix_type = fieldtypes.TEXT if wix_type != fieldtypes.NUMBER else wix_type
-        exact = (
-            backend.exact_text(column, column)
-            if fieldtypes.base_type(wix_type) == fieldtypes.TEXT
-            else column
-        )
+        _read_exactly(column.type)
+        text = fieldtypes.base_type(wix_type) == fieldtypes.TEXT
+        exact = backend.exact_text(column, column) if text and not _is_uuid(column) else column
         fields[key] = Field(key, wix_type, column, column, exact)
-    id_field = fields[ID]
+    id_field = fields.get(ID)
+    if id_field is None:
+        return None  # a key of a type the connector cannot carry (BLOB, untyped)
     ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
     return Collection(table.name, table, ordered, id_field, read_only, backend)
+
+
+def _is_uuid(column) -> bool:
+    return isinstance(column.type, sa.Uuid)
+
+
+def _read_exactly(column_type) -> None:
+    """Adjust a reflected type so values come back exactly as stored."""
+    if isinstance(column_type, sa.JSON):
+        column_type.none_as_null = True  # a null field is SQL NULL, not JSON 'null'
+    if isinstance(column_type, sa.Float):
+        column_type.asdecimal = False  # MySQL's DOUBLE would round to 10 decimals
 
 
 def _wix_type(column: sa.Column, declared: str | None) -> str | None:

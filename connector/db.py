@@ -31,7 +31,28 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _setup_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+    _setup_utc(engine)
+    return engine
+
+
+def _setup_utc(engine: Engine) -> None:
+    """Sessions run in UTC, so TIMESTAMP WITH TIME ZONE (PostgreSQL) and TIMESTAMP
+    (MySQL) values are read and written as UTC whatever the server's zone is."""
+    statement = {
+        "postgresql": "SET TIME ZONE 'UTC'",
+        "mysql": "SET time_zone = '+00:00'",
+        "mariadb": "SET time_zone = '+00:00'",
+    }.get(engine.dialect.name)
+    if statement is None:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
 
 
 def _setup_sqlite(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,7 +93,10 @@ def parse_datetime(value: Any) -> dt.datetime:
     except ValueError:
         raise Invalid(f"{value!r} is not an ISO-8601 date and time.") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise Invalid(f"{value!r} is out of the range of dates.") from None
     return parsed
 
 
@@ -113,9 +117,12 @@ def parse_time(value: Any) -> dt.time:
     if not isinstance(value, str):
         raise Invalid('Expected a time as "HH:MM:SS.sss".')
     try:
-        parsed = dt.time.fromisoformat(value.strip().removesuffix("Z"))
+        parsed = dt.time.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(f"{value!r} is not a time (HH:MM:SS.sss).") from None
+    if parsed.tzinfo is not None:  # a time with an offset is converted to UTC
+        moment = dt.datetime.combine(dt.date(2000, 1, 1), parsed)
+        parsed = moment.astimezone(dt.UTC).time()
     return parsed.replace(tzinfo=None)
 
 
@@ -145,9 +152,15 @@ def to_number(value: Any, column_type: sa.types.TypeEngine):
     return float(value) if isinstance(column_type, sa.Float) else value
 
 
-def to_text(value: Any, column_type: sa.types.TypeEngine) -> str:
+def to_text(value: Any, column_type: sa.types.TypeEngine):
     if not isinstance(value, str):
         raise Invalid("Expected a string.")
+    if isinstance(column_type, sa.Uuid):
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a UUID: the column holds UUIDs.") from None
+        return parsed if column_type.as_uuid else str(parsed)
     length = getattr(column_type, "length", None)
     if length and len(value) > length:
         raise Invalid(f"The text is longer than the column allows ({length} characters).")
@@ -203,7 +216,7 @@ def filter_operand(wix_type: str, value: Any) -> Any:
 def format_datetime(value: dt.datetime) -> dict:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return {"$date": value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"}
+    return {"$date": f"{value.year:04d}-{value:%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"}
 
 
 def format_time(value: dt.time | dt.timedelta) -> str:

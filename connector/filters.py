@@ -18,6 +18,7 @@ from .fieldtypes import BOOLEAN, NUMBER, OBJECT, TEXT, Invalid
 from .operators import OPERATORS
 
 MAX_DEPTH = 32
+MAX_CONDITIONS = 1000
 
 
 class UnknownField(ValidationError):
@@ -82,6 +83,7 @@ class FilterCompiler:
     def __init__(self, resolve: Callable, backend):
         self.resolve = resolve
         self.ctx = Context(backend)
+        self.conditions = 0
 
     def compile(self, filter_, path: str = "query.filter") -> sa.ColumnElement:
         """The WHERE expression of ``filter_`` (``true`` for an empty filter)."""
@@ -150,6 +152,11 @@ class FilterCompiler:
         raise UnknownField(key)
 
     def _operation(self, key, target, name, value):
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise ValidationError(
+                [violation(key, None, f"A filter may hold at most {MAX_CONDITIONS} conditions.")]
+            )
         operator = OPERATORS.get(name)
         if operator is None:
             raise ValidationError([violation(key, value, f"Unknown operator {name!r}.")])

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import schemas
-from .errors import ConnectorError, DatabaseUnavailable, error_body
+from . import dberrors, schemas
+from .errors import BadRequest, ConnectorError, DatabaseUnavailable, error_body
 
 log = logging.getLogger("connector")
 
@@ -50,12 +50,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.DBAPIError)
     def database_error(exc: sa.exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(
-            exc, (sa.exc.OperationalError, sa.exc.InterfaceError)
-        ):
+        if dberrors.unavailable(exc):
             log.warning("database unavailable: %s", exc.orig)
             return connector_error(DatabaseUnavailable())
-        return unexpected(exc)
+        # The database refused what this request asked (a value it cannot hold,
+        # a query too large for it): the caller's to change, not a crash.
+        log.warning("database refused the request: %s", exc.orig)
+        return connector_error(BadRequest("The database could not run this request."))
 
     @app.errorhandler(sa.exc.TimeoutError)
     def pool_timeout(exc):

@@ -51,7 +51,7 @@ def _eq(ctx, target, value):
             raise Invalid("Expected an object or array to match by containment.")
         return ctx.backend.json_contains(target.expression, value)
     bound = ctx.value(target, value)
-    if target.kind == TEXT:
+    if target.kind == TEXT and not _is_uuid(target):
         return ctx.backend.text_equals(target.expression, bound, target.column)
     return target.expression == bound
 
@@ -72,9 +72,14 @@ def _ordering(op):
     return build
 
 
+MAX_VALUES = 1000
+
+
 def _list(value) -> list:
     if not isinstance(value, list):
         raise Invalid("Expected an array of values.")
+    if len(value) > MAX_VALUES:
+        raise Invalid(f"At most {MAX_VALUES} values are allowed in one list.")
     return value
 
 
@@ -84,7 +89,7 @@ def _in(ctx, target, value):
     bound = [ctx.value(target, v) for v in present]
     if not bound:
         clause = sa.false()
-    elif target.kind == TEXT:
+    elif target.kind == TEXT and not _is_uuid(target):
         clause = ctx.backend.text_in(target.expression, bound, target.column)
     else:
         clause = target.expression.in_(bound)
@@ -125,10 +130,20 @@ def _text(value) -> str:
     return value
 
 
+def _is_uuid(target) -> bool:
+    # A UUID column is TEXT on the wire but compares as itself, with no collation.
+    return target.column is not None and isinstance(target.column.type, sa.Uuid)
+
+
+def _as_text(target):
+    """The target as text for pattern matching (a UUID column is cast)."""
+    return sa.cast(target.expression, sa.String) if _is_uuid(target) else target.expression
+
+
 def _like(prefix, suffix):
     def build(ctx, target, value):
         pattern = like_pattern(_text(value), prefix=prefix, suffix=suffix)
-        return ctx.backend.ilike(target.expression, pattern, target.column)
+        return ctx.backend.ilike(_as_text(target), pattern, target.column)
 
     return build
 
@@ -146,7 +161,7 @@ def _exists(ctx, target, value):
 def _is_empty(ctx, target, value):
     empty = target.expression.is_(None)
     if target.kind == TEXT:
-        empty = sa.or_(empty, target.expression == "")
+        empty = sa.or_(empty, _as_text(target) == "")
     elif target.kind in JSON:
         empty = sa.or_(empty, ctx.backend.json_is_empty_array(target.expression))
     return empty if _boolean(value) else sa.not_(empty)
@@ -156,8 +171,9 @@ def _regex_char(char: str) -> str:
     return char if char.isalnum() else "\\" + char
 
 
-def matches_pattern(value) -> str:
-    """The anchored regular expression of a ``$matches`` value."""
+def matches_pattern(value) -> tuple[str, bool]:
+    """The regular expression of a ``$matches`` value (to match the whole text),
+    and whether case is ignored."""
     if not isinstance(value, dict) or not isinstance(value.get("spec"), list):
         raise Invalid('Expected {"ignoreCase": bool, "spec": [{"type", "value"}]}.')
     parts = []
@@ -168,12 +184,12 @@ def matches_pattern(value) -> str:
             raise Invalid('Each spec part must be {"type": "literal"|"anyOf", "value": string}.')
         escaped = "".join(_regex_char(c) for c in text)
         parts.append(escaped if kind == "literal" else f"[{escaped}]" if text else "(?!)")
-    flags = "(?i)" if value.get("ignoreCase") else ""
-    return f"{flags}^{''.join(parts)}$"
+    return "".join(parts), bool(value.get("ignoreCase"))
 
 
 def _matches(ctx, target, value):
-    return ctx.backend.regex(target.expression, matches_pattern(value), target.column)
+    pattern, ignore_case = matches_pattern(value)
+    return ctx.backend.full_match(_as_text(target), pattern, ignore_case, target.column)
 
 
 def urlized_pattern(value) -> str:
@@ -186,11 +202,11 @@ def urlized_pattern(value) -> str:
         raise Invalid("Expected a URL slug string or an array of words.")
     if not words:
         raise Invalid("Expected at least one word.")
-    return "(?i)^" + "[- ]".join("".join(_regex_char(c) for c in w.lower()) for w in words) + "$"
+    return "[- ]".join("".join(_regex_char(c) for c in w.lower()) for w in words)
 
 
 def _urlized(ctx, target, value):
-    return ctx.backend.regex(target.expression, urlized_pattern(value), target.column)
+    return ctx.backend.full_match(_as_text(target), urlized_pattern(value), True, target.column)
 
 
 OPERATORS: dict[str, Operator] = {

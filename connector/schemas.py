@@ -15,6 +15,7 @@ from .errors import ValidationError, violation
 
 MAX_LIMIT = 1000
 MAX_ITEMS = 1000
+MAX_OFFSET = 2**31 - 1
 
 
 def _limit():
@@ -28,7 +29,9 @@ class _Base(Schema):
 
 class Paging(_Base):
     limit = _limit()
-    offset = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    offset = mf.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_OFFSET)
+    )
 
 
 class CursorPaging(_Base):

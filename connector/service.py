@@ -12,6 +12,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask import current_app
 
+from . import dberrors
 from .catalog import Catalog, Collection
 from .filters import UnknownField
 
@@ -46,8 +47,8 @@ def _with_schema(collection_id, fn, args, *, write: bool):
         if fresh.fields.keys() == collection.fields.keys():
             raise
         return _run(cat, fresh, fn, args, write)
-    except (sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
-        if exc.connection_invalidated:
+    except sa.exc.DBAPIError as exc:
+        if dberrors.unavailable(exc):
             raise
         # Possibly a column or table changed by another tool: look again, once.
         return _run(cat, cat.refresh(collection_id), fn, args, write)

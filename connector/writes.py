@@ -10,11 +10,13 @@ savepoint, so a failing item leaves no trace and does not stop the others.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from . import dberrors
 from .catalog import ID, Collection
 from .errors import (
     ConnectorError,
@@ -25,6 +27,8 @@ from .errors import (
     violation,
 )
 from .fieldtypes import TEXT, Invalid
+
+log = logging.getLogger(__name__)
 
 CREATED, UPDATED, OWNER = "_createdDate", "_updatedDate", "_owner"
 SERVER_SET = (CREATED, UPDATED)
@@ -109,11 +113,6 @@ def _select(conn, collection: Collection, ids: list, *, lock: bool) -> dict:
     return {row._mapping[ID]: row for row in conn.execute(stmt)}
 
 
-def _db_message(exc: sa.exc.DBAPIError) -> str:
-    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-    return f"The database refused the item: {text}"
-
-
 # --- insert -------------------------------------------------------------------
 
 
@@ -169,7 +168,7 @@ def _insert_rows(conn, collection: Collection, rows: list[dict]) -> list:
 def _insert_one_error(conn, collection, row, exc) -> ConnectorError:
     if ID in row and _select(conn, collection, [row[ID]], lock=False):
         return ItemAlreadyExists(collection.id_field.to_wire(row[ID]))
-    return ValidationError([violation("item", None, _db_message(exc))], _db_message(exc))
+    return _refused(exc)
 
 
 # --- update -------------------------------------------------------------------
@@ -201,7 +200,7 @@ def update(conn, collection: Collection, items: list) -> list[dict]:
     existing = _select(conn, collection, [r[ID] for r in pending.values()], lock=True)
     for i in [i for i, r in pending.items() if r[ID] not in existing]:
         results[i] = _error(ItemNotFound(collection.id_field.to_wire(pending.pop(i)[ID])))
-    _write_batch(conn, collection, pending, results, _update_rows, _plain_error)
+    _write_batch(conn, collection, pending, results, _update_rows, _update_one_error)
     return results
 
 
@@ -219,8 +218,14 @@ def _update_rows(conn, collection: Collection, rows: list[dict]) -> list:
     return [stored[r[ID]] for r in rows]
 
 
-def _plain_error(conn, collection, row, exc) -> ConnectorError:
-    return ValidationError([violation("item", None, _db_message(exc))], _db_message(exc))
+def _refused(exc: sa.exc.DBAPIError) -> ConnectorError:
+    log.info("database refused an item: %s", exc.orig)
+    message = dberrors.refusal(exc)
+    return ValidationError([violation("item", None, message)], message)
+
+
+def _update_one_error(conn, collection, row, exc) -> ConnectorError:
+    return _refused(exc)
 
 
 # --- remove and truncate ------------------------------------------------------
@@ -248,7 +253,9 @@ def remove(conn, collection: Collection, item_ids: list) -> list[dict]:
         try:
             with conn.begin_nested():
                 conn.execute(collection.table.delete().where(id_column.in_(list(removed))))
-        except (sa.exc.IntegrityError, sa.exc.DataError):
+        except sa.exc.DBAPIError as exc:
+            if dberrors.unavailable(exc):
+                raise
             removed = _remove_one_by_one(conn, collection, removed, wanted, results)
     for i, key in wanted.items():
         if results[i] is None:
@@ -264,9 +271,11 @@ def _remove_one_by_one(conn, collection, keys, wanted, results) -> set:
             with conn.begin_nested():
                 conn.execute(collection.table.delete().where(id_column == key))
             done.add(key)
-        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+        except sa.exc.DBAPIError as exc:
+            if dberrors.unavailable(exc):
+                raise
             first = next(i for i, k in wanted.items() if k == key)
-            results[first] = _error(_plain_error(conn, collection, None, exc))
+            results[first] = _error(_refused(exc))
     return done
 
 
@@ -290,13 +299,17 @@ def _write_batch(conn, collection, pending: dict[int, dict], results, write, exp
         try:
             with conn.begin_nested():
                 stored = write(conn, collection, rows)
-        except (sa.exc.IntegrityError, sa.exc.DataError):
+        except sa.exc.DBAPIError as exc:
+            if dberrors.unavailable(exc):
+                raise
             stored = []
             for i, row in zip(indexes, rows, strict=True):
                 try:
                     with conn.begin_nested():
                         stored.append(write(conn, collection, [row])[0])
-                except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+                except sa.exc.DBAPIError as exc:
+                    if dberrors.unavailable(exc):
+                        raise
                     results[i] = _error(explain(conn, collection, row, exc))
                     stored.append(None)
         for i, row in zip(indexes, stored, strict=True):

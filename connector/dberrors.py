@@ -1,0 +1,55 @@
+"""Telling database errors apart: "the database cannot serve now" (503) versus
+"the database refused this request" (a client error).
+
+Drivers raise OperationalError for both (PyMySQL for a failed CHECK, SQLite for
+a locked file), so the class alone does not say which; the error code does.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# PostgreSQL SQLSTATE classes: connection exception, insufficient resources,
+# operator intervention (shutdown, statement timeout), transaction rollback
+# (serialization failure, deadlock).
+_PG_CLASSES = ("08", "53", "57", "40")
+# MySQL/MariaDB: lost or refused connection, too many connections, lock wait
+# timeout, deadlock, server shutdown, statement timeouts.
+_MYSQL_CODES = {2002, 2003, 2006, 2013, 2055, 1040, 1053, 1205, 1213, 1927, 1969, 3024}
+_SQLITE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "unable to open",
+    "disk i/o error",
+    "interrupted",
+)
+
+
+def unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` means the database cannot serve now (try again later)."""
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if type(orig).__module__.startswith("psycopg"):
+        return sqlstate is None or sqlstate[:2] in _PG_CLASSES
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_CODES
+    message = str(orig).lower()
+    return any(text in message for text in _SQLITE_MESSAGES)
+
+
+# MySQL/MariaDB report a failed CHECK as an OperationalError.
+_MYSQL_CONSTRAINT_CODES = {3819, 4025}
+
+
+def refusal(exc: sa.exc.DBAPIError) -> str:
+    """A message for a write the database refused, without the driver's text."""
+    args = getattr(exc.orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    if isinstance(exc, sa.exc.IntegrityError) or code in _MYSQL_CONSTRAINT_CODES:
+        return "The item breaks a constraint of the table (unique, foreign key, check or not null)."
+    if isinstance(exc, sa.exc.DataError):
+        return "A value of the item does not fit its column."
+    return "The database refused the item."
