@@ -17,16 +17,10 @@ import sqlalchemy as sa
 from . import fieldtypes
 from .catalog import Collection
 from .errors import ValidationError, violation
-from .fieldtypes import ARRAY, NUMBER, OBJECT, Invalid
+from .fieldtypes import ARRAY, NUMBER, OBJECT
 from .filters import FilterCompiler, UnknownField
 from .operators import ORDERED, SCALAR
 from .queries import compiler_for, order_clauses, page_bounds, sort_keys
-
-
-def _number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Invalid("Expected a number.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -53,8 +47,18 @@ class Derived:
 _FUNCTIONS = {"sum": sa.func.sum, "average": sa.func.avg, "min": sa.func.min, "max": sa.func.max}
 
 
-def _operation(collection: Collection, op: dict, index: int):
-    """(result name, SQL expression, how to read it) of one aggregation operation."""
+@dataclass(frozen=True)
+class Operation:
+    """One aggregation operation: its result name, its SQL, and how to read it."""
+
+    name: str
+    expression: sa.ColumnElement
+    source: object | None  # the field min/max keep the type of
+    filter_value: Callable
+    to_wire: Callable
+
+
+def _operation(collection: Collection, op: dict, index: int) -> Operation:
     path = f"aggregation.operations[{index}]"
     name = op.get("resultFieldName")
     if not isinstance(name, str) or not name:
@@ -63,18 +67,11 @@ def _operation(collection: Collection, op: dict, index: int):
         )
     kinds = [k for k in ("itemCount", "count", *_FUNCTIONS) if k in op]
     if len(kinds) != 1:
-        raise ValidationError(
-            [
-                violation(
-                    path,
-                    op,
-                    "Each operation needs exactly one of itemCount, sum, average, min, max.",
-                )
-            ]
-        )
+        message = "Each operation needs exactly one of itemCount, sum, average, min, max."
+        raise ValidationError([violation(path, op, message)])
     kind = kinds[0]
     if kind in ("itemCount", "count"):
-        return name, sa.func.count(), None, (_number, int)
+        return Operation(name, sa.func.count(), None, fieldtypes.check_number, int)
     spec = op[kind]
     field_name = spec.get("itemFieldName") if isinstance(spec, dict) else None
     field = collection.fields.get(field_name) if isinstance(field_name, str) else None
@@ -82,19 +79,16 @@ def _operation(collection: Collection, op: dict, index: int):
         raise UnknownField(str(field_name), f"{path}.{kind}.itemFieldName")
     allowed = ORDERED if kind in ("min", "max") else {NUMBER}
     if field.kind not in allowed:
-        raise ValidationError(
-            [
-                violation(
-                    f"{path}.{kind}.itemFieldName",
-                    field_name,
-                    f"{kind} is not supported for {field.type} fields.",
-                )
-            ]
-        )
+        message = f"{kind} is not supported for {field.type} fields."
+        raise ValidationError([violation(f"{path}.{kind}.itemFieldName", field_name, message)])
     if kind in ("min", "max"):
-        return name, _FUNCTIONS[kind](field.exact), field, (field.filter_value, field.to_wire)
+        return Operation(
+            name, _FUNCTIONS[kind](field.exact), field, field.filter_value, field.to_wire
+        )
     to_wire = _float if kind == "average" else partial(fieldtypes.to_wire, NUMBER)
-    return name, _FUNCTIONS[kind](field.expression), None, (_number, to_wire)
+    return Operation(
+        name, _FUNCTIONS[kind](field.expression), None, fieldtypes.check_number, to_wire
+    )
 
 
 def _float(value):
@@ -102,6 +96,7 @@ def _float(value):
 
 
 def aggregate(conn, collection: Collection, request: dict) -> dict:
+    """The response of items/aggregate for a validated ``request``."""
     aggregation = request.get("aggregation") or {}
     grouping = aggregation.get("groupingFields") or []
     group_fields = []
@@ -133,7 +128,7 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
                 )
             ]
         )
-    names = [f.key for f in group_fields] + [op[0] for op in operations]
+    names = [f.key for f in group_fields] + [op.name for op in operations]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         name = sorted(duplicates)[0]
@@ -144,7 +139,7 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     where = compiler_for(collection).compile(request.get("initialFilter"), "initialFilter")
     grouped = sa.select(
         *(f.exact.label(f.key) for f in group_fields),
-        *(op[1].label(op[0]) for op in operations),
+        *(op.expression.label(op.name) for op in operations),
     ).where(where)
     if group_fields:
         grouped = grouped.group_by(*(f.exact for f in group_fields))
@@ -154,9 +149,11 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
     derived = {}
     for f in group_fields:
         derived[f.key] = _derived(backend, groups.c[f.key], f, f.type, f.filter_value, f.to_wire)
-    for name, _, source, (filter_value, to_wire) in operations:
-        wix_type = source.type if source is not None else NUMBER
-        derived[name] = _derived(backend, groups.c[name], source, wix_type, filter_value, to_wire)
+    for op in operations:
+        wix_type = op.source.type if op.source is not None else NUMBER
+        derived[op.name] = _derived(
+            backend, groups.c[op.name], op.source, wix_type, op.filter_value, op.to_wire
+        )
     having = FilterCompiler(derived.get, backend).compile(request.get("finalFilter"), "finalFilter")
     sort = request.get("sort") or [{"fieldName": f.key, "order": "ASC"} for f in group_fields]
     keys = sort_keys(derived.get, sort, path="sort")
@@ -194,6 +191,7 @@ def _derived(backend, column, source, wix_type, filter_value, to_wire) -> Derive
 
 
 def distinct_values(conn, collection: Collection, request: dict) -> dict:
+    """The response of items/query-distinct-values for a validated ``request``."""
     key = request["fieldName"]
     field = collection.fields.get(key)
     if field is None:

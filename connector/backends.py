@@ -27,6 +27,11 @@ def like_pattern(text: str, *, prefix: bool, suffix: bool) -> str:
     return ("%" if prefix else "") + escaped + ("%" if suffix else "")
 
 
+def json_path_text(path: tuple[str, ...]) -> str:
+    """A JSON path ("$.a.b") with every key quoted, for SQLite and MySQL."""
+    return "$" + "".join("." + json.dumps(p) for p in path)
+
+
 def json_text(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -87,25 +92,25 @@ class JsonWalk:
     def _scalar_match(self, type_expr, value_expr, value):
         names = self._TYPE_NAMES
         if value is None:
-            return type_expr == names["null"]
+            return type_expr.in_(names["null"])
         if isinstance(value, bool):
             return sa.and_(
                 type_expr.in_(names["boolean"]), value_expr == self._boolean_value(value)
             )
         if isinstance(value, (int, float)):
             return sa.and_(type_expr.in_(names["number"]), self._number(value_expr) == value)
-        return sa.and_(type_expr == names["string"], self.exact_text(value_expr) == value)
+        return sa.and_(type_expr.in_(names["string"]), self.exact_text(value_expr) == value)
 
     def _contains(self, doc, path: tuple, value):
         type_expr = self._node_type(doc, path)
         if isinstance(value, dict):
             return sa.and_(
-                type_expr == self._TYPE_NAMES["object"],
+                type_expr.in_(self._TYPE_NAMES["object"]),
                 *(self._contains(doc, path + (k,), v) for k, v in value.items()),
             )
         if isinstance(value, list):
             return sa.and_(
-                type_expr == self._TYPE_NAMES["array"],
+                type_expr.in_(self._TYPE_NAMES["array"]),
                 *(self._element(doc, path, v) for v in value),
             )
         return self._scalar_match(type_expr, self._scalar(doc, path), value)
@@ -123,14 +128,13 @@ class JsonWalk:
 
     def json_array_has(self, expr, value):
         return sa.and_(
-            self._node_type(expr, ()) == self._TYPE_NAMES["array"], self._element(expr, (), value)
+            self._node_type(expr, ()).in_(self._TYPE_NAMES["array"]), self._element(expr, (), value)
         )
 
 
 class SQLite(JsonWalk, Backend):
     name = "sqlite"
     END = r"\Z"  # Python's re
-    _TYPES = {"string": ("text",), "number": ("integer", "real"), "boolean": ("true", "false")}
 
     def ilike(self, expr, pattern, column=None):
         # connector_lower is Python's str.lower, registered per connection (db.py).
@@ -140,23 +144,19 @@ class SQLite(JsonWalk, Backend):
         return expr.op("REGEXP")(pattern)  # the regexp() function registered in db.py
 
     _TYPE_NAMES = {
-        "null": "null",
+        "null": ("null",),
         "boolean": ("true", "false"),
         "number": ("integer", "real"),
-        "string": "text",
-        "object": "object",
-        "array": "array",
+        "string": ("text",),
+        "object": ("object",),
+        "array": ("array",),
     }
 
-    @staticmethod
-    def _path(path) -> str:
-        return "$" + "".join("." + json.dumps(p) for p in path)
-
     def _node_type(self, doc, path):
-        return sa.func.json_type(doc, self._path(path))
+        return sa.func.json_type(doc, json_path_text(path))
 
     def _scalar(self, doc, path):
-        return sa.func.json_extract(doc, self._path(path))
+        return sa.func.json_extract(doc, json_path_text(path))
 
     @staticmethod
     def _boolean_value(value):
@@ -167,16 +167,16 @@ class SQLite(JsonWalk, Backend):
         return expr
 
     def _elements(self, doc, path):
-        each = sa.func.json_each(doc, self._path(path)).table_valued("value", "type").alias()
+        each = sa.func.json_each(doc, json_path_text(path)).table_valued("value", "type").alias()
         # json_each's value is the scalar itself, or JSON text for objects and arrays.
         return each, each.c.type, each.c.value, each.c.value
 
     def json_path(self, expr, path, kind):
-        type_expr = sa.func.json_type(expr, self._path(path))
+        type_expr = sa.func.json_type(expr, json_path_text(path))
         if kind == "type":
             return type_expr
-        value = sa.func.json_extract(expr, self._path(path))
-        return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
+        value = sa.func.json_extract(expr, json_path_text(path))
+        return sa.case((type_expr.in_(self._TYPE_NAMES[kind]), value), else_=sa.null())
 
     def json_is_empty_array(self, expr):
         return sa.and_(sa.func.json_type(expr) == "array", sa.func.json_array_length(expr) == 0)
@@ -184,7 +184,7 @@ class SQLite(JsonWalk, Backend):
 
 class PostgreSQL(Backend):
     name = "postgresql"
-    _TYPES = {"string": "string", "number": "number", "boolean": "boolean"}
+    _TYPE_NAMES = {"string": ("string",), "number": ("number",), "boolean": ("boolean",)}
 
     def __init__(self, code_point_collation: bool):
         # Under a C/POSIX database collation text already orders by code point,
@@ -241,7 +241,7 @@ class PostgreSQL(Backend):
             "number": sa.cast(text, sa.Numeric),
             "boolean": sa.cast(text, sa.Boolean),
         }[kind]
-        return sa.case((type_expr == self._TYPES[kind], value), else_=sa.null())
+        return sa.case((type_expr.in_(self._TYPE_NAMES[kind]), value), else_=sa.null())
 
     def json_is_empty_array(self, expr):
         return self._jsonb(expr) == self._literal([])
@@ -250,11 +250,6 @@ class PostgreSQL(Backend):
 class MySQL(JsonWalk, Backend):
     name = "mysql"
     END = r"\z"  # PCRE
-    _TYPES = {
-        "string": ("STRING",),
-        "number": ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"),
-        "boolean": ("BOOLEAN",),
-    }
 
     def __init__(self, default_charset: str = "utf8mb4", *, mariadb: bool = True):
         self.default_charset = default_charset
@@ -288,17 +283,13 @@ class MySQL(JsonWalk, Backend):
     def regex(self, expr, pattern, column=None):
         return self.exact_text(expr, column).op("REGEXP")(pattern)
 
-    @staticmethod
-    def _path(path) -> str:
-        return "$" + "".join("." + json.dumps(p) for p in path)
-
     _TYPE_NAMES = {
-        "null": "NULL",
+        "null": ("NULL",),
         "boolean": ("BOOLEAN",),
         "number": ("INTEGER", "DOUBLE", "DECIMAL", "UNSIGNED INTEGER"),
-        "string": "STRING",
-        "object": "OBJECT",
-        "array": "ARRAY",
+        "string": ("STRING",),
+        "object": ("OBJECT",),
+        "array": ("ARRAY",),
     }
     # Constant SQL: JSON_TABLE's COLUMNS clause has no SQLAlchemy construct.
     _ELEMENT_COLUMNS = sa.literal_column(
@@ -306,7 +297,7 @@ class MySQL(JsonWalk, Backend):
     )
 
     def _node(self, doc, path):
-        return sa.func.JSON_EXTRACT(doc, self._path(path)) if path else doc
+        return sa.func.JSON_EXTRACT(doc, json_path_text(path)) if path else doc
 
     def _node_type(self, doc, path):
         return sa.func.JSON_TYPE(self._node(doc, path))
@@ -329,7 +320,7 @@ class MySQL(JsonWalk, Backend):
         return each, sa.func.JSON_TYPE(each.c.json), each.c.value, each.c.json
 
     def json_path(self, expr, path, kind):
-        node = sa.func.JSON_EXTRACT(expr, self._path(path))
+        node = sa.func.JSON_EXTRACT(expr, json_path_text(path))
         type_expr = sa.func.JSON_TYPE(node)
         if kind == "type":
             return type_expr
@@ -339,7 +330,7 @@ class MySQL(JsonWalk, Backend):
             value = sa.cast(sa.func.JSON_UNQUOTE(node), sa.Double)
         else:
             value = node == sa.literal_column("true")
-        return sa.case((type_expr.in_(self._TYPES[kind]), value), else_=sa.null())
+        return sa.case((type_expr.in_(self._TYPE_NAMES[kind]), value), else_=sa.null())
 
     def json_is_empty_array(self, expr):
         return sa.and_(sa.func.JSON_TYPE(expr) == "ARRAY", sa.func.JSON_LENGTH(expr) == 0)

@@ -21,7 +21,6 @@ from . import backends, fieldtypes, metadata
 from .errors import CollectionNotFound
 
 ID = "_id"
-SYSTEM_FIELDS = ("_id", "_owner", "_createdDate", "_updatedDate")
 
 
 @dataclass(frozen=True)

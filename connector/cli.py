@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 from pathlib import Path
@@ -75,7 +74,7 @@ def db_group():
 @click.option("--database-url", default=None, help="Default: $DATABASE_URL.")
 def db_upgrade(database_url):
     """Create or upgrade the connector's metadata tables (Alembic migrations)."""
-    url = database_url or from_env().get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    url = database_url or from_env().get("DATABASE_URL")
     if not url:
         raise click.UsageError("Give --database-url or set DATABASE_URL.")
     engine = create_engine(normalize_database_url(url))

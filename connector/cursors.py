@@ -51,6 +51,7 @@ _READERS = {
 
 
 def encode_key(value):
+    """A sort-key value as JSON, exactly (tagged when JSON has no such type)."""
     tag = _TAGS.get(type(value))
     if tag is not None:
         return {tag: value.isoformat() if tag != "n" else str(value)}
@@ -60,6 +61,7 @@ def encode_key(value):
 
 
 def decode_key(value):
+    """The value ``encode_key`` encoded."""
     if isinstance(value, dict) and len(value) == 1:
         ((tag, text),) = value.items()
         return _READERS[tag](text)

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
 
 
 def get_engine(app: Flask) -> Engine:
+    """The engine ``init_app`` made for ``app``."""
     return app.extensions["connector.engine"]
 
 

@@ -39,6 +39,10 @@ class PathTarget:
     exact: sa.ColumnElement
     column: sa.Column | None = None
 
+    @property
+    def type(self) -> str:
+        return self.kind
+
     def filter_value(self, value):
         if _kind_of(value) != self.kind:
             raise Invalid("All values compared with one path must be of one JSON type.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -20,6 +21,23 @@ SCALAR = frozenset({TEXT, NUMBER, BOOLEAN, DATETIME, DATE, TIME})
 ORDERED = frozenset({TEXT, NUMBER, DATETIME, DATE, TIME})
 JSON = frozenset({OBJECT, ARRAY})
 ANY_KIND = SCALAR | JSON
+
+
+class Target(Protocol):
+    """What operator builders compare: a collection field (``catalog.Field``), a
+    column of an aggregation (``aggregates.Derived``) or a scalar inside a JSON
+    field (``filters.PathTarget``)."""
+
+    key: str
+    type: str  # the Wix type, for messages
+    expression: sa.ColumnElement  # the value as SQL
+    exact: sa.ColumnElement  # the value as compared and ordered (code point, case)
+    column: sa.Column | None  # the underlying column, when there is one
+
+    @property
+    def kind(self) -> str: ...  # the storage family: TEXT, NUMBER, ..., OBJECT
+
+    def filter_value(self, value): ...  # a filter operand, bound as this target binds
 
 
 @dataclass(frozen=True)
@@ -39,8 +57,8 @@ class Operator:
 
 
 # --- builders ---------------------------------------------------------------
-# ``target`` is a catalog Field (or a field-like target of an aggregate); ``ctx``
-# gives the backend and converts values with ``ctx.value(target, v)``.
+# ``target`` is a Target; ``ctx`` gives the backend and converts values with
+# ``ctx.value(target, v)``.
 
 
 def _eq(ctx, target, value):

@@ -21,6 +21,7 @@ DEFAULT_LIMIT = 50
 
 
 def compiler_for(collection: Collection) -> FilterCompiler:
+    """A filter compiler over the collection's fields."""
     return FilterCompiler(collection.fields.get, collection.backend)
 
 
@@ -77,12 +78,14 @@ def keyset_after(keys: list[SortKey], values: list, *, reverse: bool = False):
 
 
 def with_id(keys: list[SortKey], collection: Collection) -> list[SortKey]:
+    """``keys`` ending in ``_id``, so the order is total (keyset paging needs it)."""
     if any(k.key == ID for k in keys):
         return keys
     return [*keys, SortKey(ID, collection.id_field, False)]
 
 
 def projection(collection: Collection, fields: list[str] | None) -> list[str] | None:
+    """The validated field keys to return (None: all of them)."""
     for key in fields or []:
         if key not in collection.fields:
             raise UnknownField(key)
@@ -90,6 +93,7 @@ def projection(collection: Collection, fields: list[str] | None) -> list[str] | 
 
 
 def count(conn, collection: Collection, filter_) -> int:
+    """The number of items ``filter_`` selects."""
     return _total(conn, collection, compiler_for(collection).compile(filter_, "filter"))
 
 
@@ -129,7 +133,9 @@ def _total(conn, collection, where) -> int:
     return conn.execute(stmt).scalar_one()
 
 
-def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
+def _cursor_state(collection, q, cursor_paging, signer) -> dict:
+    """What a cursor page continues from: the signed cursor's state, or a first
+    page's (the request's filter, sort and projection)."""
     cursor = cursor_paging.get("cursor")
     if cursor:
         state = signer.load(cursor, collection_id=collection.id)
@@ -143,9 +149,13 @@ def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
             "d": "next",
         }
     limit = cursor_paging.get("limit")
-    limit = state.get("l", DEFAULT_LIMIT) if limit is None else limit
-    state["l"] = limit
+    state["l"] = state.get("l", DEFAULT_LIMIT) if limit is None else limit
+    return state
 
+
+def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
+    state = _cursor_state(collection, q, cursor_paging, signer)
+    limit = state["l"]
     where = compiler_for(collection).compile(state["f"])
     keys = with_id(sort_keys(collection.fields.get, state["s"]), collection)
     fields = projection(collection, state["p"])
@@ -166,19 +176,27 @@ def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
     rows = rows[:limit]
     if backward:
         rows.reverse()
+    metadata = {
+        "count": len(rows),
+        "cursors": _cursors(state, rows, key_labels, more, backward, signer),
+    }
+    if request.get("returnTotalCount"):
+        metadata["total"] = _total(conn, collection, where)
+    return {"items": [collection.row_to_item(row) for row in rows], "pagingMetadata": metadata}
+
+
+def _cursors(state, rows, key_labels, more, backward, signer) -> dict:
+    """``next`` when rows follow this page, ``prev`` when rows precede it."""
 
     def cursor_at(row, direction):
         keys_at = [encode_key(row._mapping[label]) for label in key_labels]
         return signer.dump({**state, "k": keys_at, "d": direction})
 
     cursors = {}
+    continued = state["k"] is not None  # this page was reached from another one
     if rows:
-        if (more and not backward) or (backward and state["k"] is not None):
+        if more if not backward else continued:
             cursors["next"] = cursor_at(rows[-1], "next")
-        if (more and backward) or (not backward and state["k"] is not None):
+        if more if backward else continued:
             cursors["prev"] = cursor_at(rows[0], "prev")
-    items = [collection.row_to_item(row) for row in rows]
-    metadata = {"count": len(items), "cursors": cursors}
-    if request.get("returnTotalCount"):
-        metadata["total"] = _total(conn, collection, where)
-    return {"items": items, "pagingMetadata": metadata}
+    return cursors

@@ -12,12 +12,13 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask import current_app
 
-from . import dberrors
+from . import dberrors, writes
 from .catalog import Catalog, Collection
 from .filters import UnknownField
 
 
 def catalog() -> Catalog:
+    """The current app's catalog."""
     return current_app.extensions["connector.catalog"]
 
 
@@ -26,20 +27,20 @@ def read(collection_id: str, fn: Callable, *args):
     return _with_schema(collection_id, fn, args, write=False)
 
 
-def write(collection_id: str, fn: Callable, *args, stale: Callable | None = None):
+def write(collection_id: str, fn: Callable, *args, items: list | None = None):
     """``fn(conn, collection, *args)`` in one write transaction.
 
-    :param stale: ``stale(collection) -> bool``; when true before writing (the
-        request names fields the cache lacks), the schema is refreshed first.
+    :param items: the request's items; when they name fields the cached schema
+        lacks (a column added by another tool), the schema is refreshed first.
     """
-    if stale is not None and stale(catalog().get(collection_id)):
-        catalog().refresh(collection_id)
-    return _with_schema(collection_id, fn, args, write=True)
+    return _with_schema(collection_id, fn, args, write=True, items=items)
 
 
-def _with_schema(collection_id, fn, args, *, write: bool):
+def _with_schema(collection_id, fn, args, *, write: bool, items=None):
     cat = catalog()
     collection = cat.get(collection_id)
+    if items is not None and writes.unknown_keys(collection, items):
+        collection = cat.refresh(collection_id)
     try:
         return _run(cat, collection, fn, args, write)
     except UnknownField:

@@ -35,25 +35,17 @@ def distinct_values(args):
     return service.read(args["collectionId"], aggregates.distinct_values, args)
 
 
-def _items_stale(items):
-    return lambda collection: writes.unknown_keys(collection, items)
-
-
 @bp.post("/insert")
 @endpoint(schemas.ItemsRequest)
 def insert(args):
-    results = service.write(
-        args["collectionId"], writes.insert, args["items"], stale=_items_stale(args["items"])
-    )
+    results = service.write(args["collectionId"], writes.insert, args["items"], items=args["items"])
     return {"results": results}
 
 
 @bp.post("/update")
 @endpoint(schemas.ItemsRequest)
 def update(args):
-    results = service.write(
-        args["collectionId"], writes.update, args["items"], stale=_items_stale(args["items"])
-    )
+    results = service.write(args["collectionId"], writes.update, args["items"], items=args["items"])
     return {"results": results}
 
 
