@@ -42,14 +42,16 @@ def create_app(config: Mapping | None = None) -> Flask:
     if not secret:
         with engine.begin() as conn:
             secret = metadata.shared_secret(conn, "cursor_secret")
+    tables = settings.table_list(app.config.get("CONNECTOR_TABLES"))
     app.extensions["connector.catalog"] = Catalog(
-        engine, ttl=float(app.config["CONNECTOR_SCHEMA_TTL"])
+        engine, ttl=float(app.config["CONNECTOR_SCHEMA_TTL"]), tables=tables
     )
     app.extensions["connector.verifier"] = Verifier.from_config(app.config)
     app.extensions["connector.cursors"] = CursorSigner(secret)
 
     register_error_handlers(app)
-    from .blueprints import items
+    from .blueprints import capabilities, collections, indexes, items
 
-    app.register_blueprint(items.bp)
+    for blueprint in (items.bp, collections.bp, capabilities.bp, indexes.bp):
+        app.register_blueprint(blueprint)
     return app

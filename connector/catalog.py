@@ -43,6 +43,10 @@ class Field:
         return fieldtypes.base_type(self.type)
 
     @property
+    def sortable(self) -> bool:
+        return self.kind in fieldtypes.SCALAR_KINDS
+
+    @property
     def integer(self) -> bool:
         return isinstance(self.column.type, sa.Integer)
 
@@ -80,6 +84,8 @@ class Collection:
     id_field: Field
     read_only: bool
     backend: backends.Backend
+    info: metadata.CollectionInfo = field(default_factory=metadata.CollectionInfo)
+    is_view: bool = False
     loaded_at: float = field(default_factory=time.monotonic)
 
     def row_to_item(self, row) -> dict:
@@ -142,9 +148,10 @@ class Catalog:
     :param ttl: seconds a reflected table is trusted before it is reflected again.
     """
 
-    def __init__(self, engine: Engine, *, ttl: float = 30.0):
+    def __init__(self, engine: Engine, *, ttl: float = 30.0, tables: frozenset | None = None):
         self.engine = engine
         self.ttl = ttl
+        self.tables = tables  # CONNECTOR_TABLES: the only tables served, when set
         self._cache: dict[str, Collection] = {}
         self._lock = threading.Lock()
         self._backend: backends.Backend | None = None
@@ -174,26 +181,49 @@ class Catalog:
             return collection
 
     def forget(self, collection_id: str) -> None:
+        """Drop a collection from the cache (after its schema or metadata changed)."""
         self._cache.pop(collection_id, None)
 
+    def collection_ids(self) -> list[str]:
+        """Every table and view that may be served, by name."""
+        inspector = sa.inspect(self.engine)
+        names = [*inspector.get_table_names(), *inspector.get_view_names()]
+        return sorted(n for n in names if self._servable(n))
+
+    def exists(self, name: str) -> bool:
+        """Whether a table or view of that exact name exists (served or not)."""
+        inspector = sa.inspect(self.engine)
+        return name in inspector.get_table_names() or name in inspector.get_view_names()
+
+    def _servable(self, name) -> bool:
+        return (
+            isinstance(name, str)
+            and not metadata.is_internal(name)
+            and (self.tables is None or name in self.tables)
+        )
+
     def _reflect(self, collection_id: str) -> Collection | None:
-        if not isinstance(collection_id, str) or metadata.is_internal(collection_id):
+        if not self._servable(collection_id):
             return None
         backend = self.backend
         with self.engine.connect() as conn:
             inspector = sa.inspect(conn)
             tables = inspector.get_table_names()
             # Ids are case-sensitive even where the database's names are not.
-            if collection_id not in tables and collection_id not in inspector.get_view_names():
+            is_view = collection_id not in tables
+            if is_view and collection_id not in inspector.get_view_names():
                 return None
             table = sa.Table(collection_id, sa.MetaData(), autoload_with=conn)
             if getattr(conn.dialect, "is_mariadb", False) and collection_id in tables:
                 _mark_mariadb_json(conn, table)
-            declared = metadata.declared_types(conn, collection_id)
-        return build_collection(table, backend, declared)
+            info = metadata.collection_info(conn, collection_id)
+        collection = build_collection(table, backend, info)
+        if collection is not None and is_view:
+            collection.is_view = collection.read_only = True
+        return collection
 
 
-def build_collection(table: sa.Table, backend, declared: dict[str, str]) -> Collection | None:
+def build_collection(table: sa.Table, backend, info: metadata.CollectionInfo) -> Collection | None:
     """A Collection over a reflected ``table``, or None when it can't be served."""
     pk = list(table.primary_key.columns)
     if len(pk) == 1:
@@ -208,7 +238,8 @@ def build_collection(table: sa.Table, backend, declared: dict[str, str]) -> Coll
         key = ID if column is id_column else column.key
         if key == ID and column is not id_column:
             continue  # an `_id` column beside the real key would shadow it
-        wix_type = _wix_type(column, declared.get(key))
+        declared = info.fields.get(key)
+        wix_type = _wix_type(column, declared.wix_type if declared else None)
         if wix_type is None:
             continue
         if key == ID:
@@ -221,7 +252,7 @@ def build_collection(table: sa.Table, backend, declared: dict[str, str]) -> Coll
     if id_field is None:
         return None  # a key of a type the connector cannot carry (BLOB, untyped)
     ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
-    return Collection(table.name, table, ordered, id_field, read_only, backend)
+    return Collection(table.name, table, ordered, id_field, read_only, backend, info)
 
 
 def _is_uuid(column) -> bool:

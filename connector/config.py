@@ -17,6 +17,10 @@ DEFAULTS: dict[str, object] = {
     "CONNECTOR_MAX_BODY": 16 * 1024 * 1024,
     "CONNECTOR_SCHEMA_TTL": 30.0,
     "CONNECTOR_JWT_LEEWAY": 60,
+    "CONNECTOR_READ_ONLY_SCHEMA": False,
+    "CONNECTOR_TABLES": None,  # comma-separated allow-list of served tables
+    "DATABASE_SCHEMA": None,  # PostgreSQL schema of the collections (default public)
+    "CONNECTOR_MAX_INDEXES": 64,
 }
 
 # Drivers we ship: the bare scheme a hosting provider gives is rewritten to them.
@@ -36,8 +40,28 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict:
         raw = environ.get(key)
         if raw in (None, ""):
             continue
-        settings[key] = type(default)(raw) if isinstance(default, (int, float)) else raw
+        if isinstance(default, bool):
+            settings[key] = flag(raw)
+        elif isinstance(default, (int, float)):
+            settings[key] = type(default)(raw)
+        else:
+            settings[key] = raw
     return settings
+
+
+def flag(value) -> bool:
+    """A boolean setting: true/1/yes/on (any case) is true."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def table_list(value) -> frozenset | None:
+    """``CONNECTOR_TABLES`` as a set of names (None: every table)."""
+    if not value:
+        return None
+    names = value if isinstance(value, (list, tuple, set, frozenset)) else value.split(",")
+    return frozenset(n.strip() for n in names if n.strip())
 
 
 def normalize_database_url(url: str) -> str:

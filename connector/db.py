@@ -16,9 +16,11 @@ from sqlalchemy.engine import Engine
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's engine from ``DATABASE_URL`` and dispose of it with the app."""
+    """Create the app's engine from ``DATABASE_URL`` (and ``DATABASE_SCHEMA``)."""
     url = app.config["DATABASE_URL"]
-    app.extensions["connector.engine"] = create_engine(url)
+    app.extensions["connector.engine"] = create_engine(
+        url, schema=app.config.get("DATABASE_SCHEMA")
+    )
 
 
 def get_engine(app: Flask) -> Engine:
@@ -26,32 +28,41 @@ def get_engine(app: Flask) -> Engine:
     return app.extensions["connector.engine"]
 
 
-def create_engine(url: str) -> Engine:
-    """An engine with the connector's per-dialect connection set-up."""
+def create_engine(url: str, *, schema: str | None = None) -> Engine:
+    """An engine with the connector's per-dialect connection set-up.
+
+    :param schema: on PostgreSQL, the schema whose tables are the collections (and
+        where the connector keeps its own); default ``public``.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _setup_sqlite(engine)
         return engine
     engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800)
-    _setup_utc(engine)
+    _setup_session(engine, schema)
     return engine
 
 
-def _setup_utc(engine: Engine) -> None:
+def _setup_session(engine: Engine, schema: str | None) -> None:
     """Sessions run in UTC, so TIMESTAMP WITH TIME ZONE (PostgreSQL) and TIMESTAMP
-    (MySQL) values are read and written as UTC whatever the server's zone is."""
-    statement = {
-        "postgresql": "SET TIME ZONE 'UTC'",
-        "mysql": "SET time_zone = '+00:00'",
-        "mariadb": "SET time_zone = '+00:00'",
-    }.get(engine.dialect.name)
-    if statement is None:
+    (MySQL) values are read and written as UTC whatever the server's zone is; on
+    PostgreSQL the search path is ``schema`` when one is configured."""
+    if engine.dialect.name == "postgresql":
+        statements = ["SET TIME ZONE 'UTC'"]
+        if schema:  # an identifier: quoted by SQLAlchemy, never bound or pasted raw
+            statements.append(
+                f"SET search_path TO {engine.dialect.identifier_preparer.quote_schema(schema)}"
+            )
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        statements = ["SET time_zone = '+00:00'"]
+    else:
         return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        cursor.execute(statement)
+        for statement in statements:
+            cursor.execute(statement)
         cursor.close()
         dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
 

@@ -68,6 +68,30 @@ class ItemAlreadyExists(ConnectorError):
         super().__init__(itemId=item_id)
 
 
+class CollectionAlreadyExists(ConnectorError):
+    code = "COLLECTION_ALREADY_EXISTS"
+    status = 409
+    message = "The specified collection already exists."
+
+    def __init__(self, collection_id: str):
+        super().__init__(collectionId=collection_id)
+
+
+class CollectionChangeNotSupported(ConnectorError):
+    """Schema changes the connector will not make; ``errors`` says which and why."""
+
+    code = "COLLECTION_CHANGE_NOT_SUPPORTED"
+    message = "Some fields in this collection cannot be changed."
+
+    def __init__(self, errors: list[dict], message: str | None = None):
+        super().__init__(message, errors=errors)
+
+
+def change_error(field_key: str, message: str) -> dict:
+    """One entry of ``COLLECTION_CHANGE_NOT_SUPPORTED.data.errors``."""
+    return {"fieldKey": field_key, "message": message}
+
+
 class ReadOnlyCollection(ConnectorError):
     message = "The collection is read-only."
 

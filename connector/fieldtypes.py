@@ -26,7 +26,9 @@ OBJECT = "OBJECT"
 ARRAY = "ARRAY"
 
 #: Wix types stored in a text column: the value is text, Wix shows it differently.
-TEXT_LIKE = frozenset({TEXT, "URL", "RICH_TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "LANGUAGE"})
+TEXT_LIKE = frozenset(
+    {TEXT, "URL", "RICH_TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "LANGUAGE", "PAGE_LINK"}
+)
 #: Wix types stored in a JSON column.
 JSON_LIKE = frozenset(
     {
@@ -40,6 +42,8 @@ JSON_LIKE = frozenset(
         "ARRAY_DOCUMENT",
     }
 )
+#: Storage kinds with a single comparable value (sortable, indexable).
+SCALAR_KINDS = frozenset({TEXT, NUMBER, BOOLEAN, DATETIME, DATE, TIME})
 ARRAY_LIKE = frozenset({ARRAY, "ARRAY_STRING", "ARRAY_DOCUMENT", "MEDIA_GALLERY"})
 
 

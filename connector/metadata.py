@@ -5,7 +5,10 @@ worker process must share.
 
 from __future__ import annotations
 
+import json
 import secrets
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,6 +29,14 @@ fields = sa.Table(
     sa.Column("description", sa.Text),
 )
 
+collections = sa.Table(
+    "_connector_collections",
+    metadata,
+    sa.Column("collection_id", sa.String(255), primary_key=True),
+    sa.Column("display_name", sa.String(255)),
+    sa.Column("permissions", sa.Text),  # JSON: {"insert", "update", "remove", "read"}
+)
+
 settings = sa.Table(
     "_connector_settings",
     metadata,
@@ -38,14 +49,76 @@ def is_internal(table_name: str) -> bool:
     return table_name.startswith(PREFIX) or table_name == "alembic_version"
 
 
-def declared_types(conn: Connection, collection_id: str) -> dict[str, str]:
-    """The Wix types declared for a collection's fields (field key -> type)."""
+DEFAULT_PERMISSIONS = {"insert": "ADMIN", "update": "ADMIN", "remove": "ADMIN", "read": "ANYONE"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What the connector knows of a field beyond its SQL type."""
+
+    wix_type: str
+    display_name: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What the connector knows of a collection beyond its table."""
+
+    display_name: str | None = None
+    permissions: dict = dc_field(default_factory=lambda: dict(DEFAULT_PERMISSIONS))
+    fields: dict[str, FieldInfo] = dc_field(default_factory=dict)
+
+
+def collection_info(conn: Connection, collection_id: str) -> CollectionInfo:
+    """The stored metadata of a collection (defaults where nothing is stored)."""
     rows = conn.execute(
-        sa.select(fields.c.field_key, fields.c.wix_type).where(
-            fields.c.collection_id == collection_id
+        sa.select(
+            fields.c.field_key, fields.c.wix_type, fields.c.display_name, fields.c.description
+        ).where(fields.c.collection_id == collection_id)
+    )
+    field_infos = {key: FieldInfo(t, d, desc) for key, t, d, desc in rows}
+    row = conn.execute(
+        sa.select(collections.c.display_name, collections.c.permissions).where(
+            collections.c.collection_id == collection_id
+        )
+    ).first()
+    if row is None:
+        return CollectionInfo(fields=field_infos)
+    permissions = {**DEFAULT_PERMISSIONS, **json.loads(row.permissions or "{}")}
+    return CollectionInfo(row.display_name, permissions, field_infos)
+
+
+def save_collection_info(conn: Connection, collection_id: str, info: CollectionInfo) -> None:
+    """Replace the stored metadata of a collection with ``info``."""
+    forget_collection(conn, collection_id)
+    conn.execute(
+        collections.insert().values(
+            collection_id=collection_id,
+            display_name=info.display_name,
+            permissions=json.dumps(info.permissions),
         )
     )
-    return dict(rows.all())
+    if info.fields:
+        conn.execute(
+            fields.insert(),
+            [
+                {
+                    "collection_id": collection_id,
+                    "field_key": key,
+                    "wix_type": f.wix_type,
+                    "display_name": f.display_name,
+                    "description": f.description,
+                }
+                for key, f in info.fields.items()
+            ],
+        )
+
+
+def forget_collection(conn: Connection, collection_id: str) -> None:
+    """Remove everything stored about a collection."""
+    conn.execute(fields.delete().where(fields.c.collection_id == collection_id))
+    conn.execute(collections.delete().where(collections.c.collection_id == collection_id))
 
 
 def declare_field(conn: Connection, *, collection_id: str, field_key: str, wix_type: str) -> None:

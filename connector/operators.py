@@ -15,9 +15,9 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from .backends import like_pattern
-from .fieldtypes import ARRAY, BOOLEAN, DATE, DATETIME, NUMBER, OBJECT, TEXT, TIME, Invalid
+from .fieldtypes import ARRAY, DATE, DATETIME, NUMBER, OBJECT, TEXT, TIME, Invalid
+from .fieldtypes import SCALAR_KINDS as SCALAR
 
-SCALAR = frozenset({TEXT, NUMBER, BOOLEAN, DATETIME, DATE, TIME})
 ORDERED = frozenset({TEXT, NUMBER, DATETIME, DATE, TIME})
 JSON = frozenset({OBJECT, ARRAY})
 ANY_KIND = SCALAR | JSON

@@ -126,3 +126,67 @@ def _violations(messages, value, path):
             child_path = f"{path}.{key}" if path else key
             child = value.get(key) if isinstance(value, dict) else None
         yield from _violations(inner, child, child_path)
+
+
+# --- collections, capabilities, indexes ----------------------------------------
+
+ROLES = ["ADMIN", "SITE_MEMBER_AUTHOR", "SITE_MEMBER", "ANYONE"]
+
+
+class Permissions(_Base):
+    insert = mf.String(validate=validate.OneOf(ROLES))
+    update = mf.String(validate=validate.OneOf(ROLES))
+    remove = mf.String(validate=validate.OneOf(ROLES))
+    read = mf.String(validate=validate.OneOf(ROLES))
+
+
+class FieldSpec(_Base):
+    key = mf.String(required=True, validate=validate.Length(min=1))
+    displayName = mf.String(allow_none=True)
+    description = mf.String(allow_none=True)
+    type = mf.String(required=True)
+    encrypted = mf.Boolean(allow_none=True)
+
+
+class CollectionSpec(_Base):
+    id = mf.String(required=True, validate=validate.Length(min=1))
+    displayName = mf.String(allow_none=True)
+    fields = mf.List(mf.Nested(FieldSpec), load_default=list)
+    permissions = mf.Nested(Permissions, allow_none=True)
+    # capabilities and pagingMode are the connector's to say: accepted, ignored.
+
+
+class CollectionsGetRequest(_Base):
+    collectionIds = mf.List(mf.String(), load_default=list, allow_none=True)
+
+
+class CollectionRequest(_Base):
+    collection = mf.Nested(CollectionSpec, required=True)
+
+
+class CollectionIdRequest(_Base):
+    collectionId = mf.String(required=True)
+
+
+class CapabilitiesRequest(_Base):
+    pass
+
+
+class IndexField(_Base):
+    path = mf.String(required=True)
+    order = mf.String(load_default="ASC", validate=validate.OneOf(["ASC", "DESC"]))
+
+
+class IndexSpec(_Base):
+    name = mf.String(required=True, validate=validate.Length(min=1, max=64))
+    fields = mf.List(mf.Nested(IndexField), required=True, validate=validate.Length(min=1))
+    unique = mf.Boolean(load_default=False)
+    caseInsensitive = mf.Boolean(load_default=False)
+
+
+class IndexCreateRequest(_CollectionRequest):
+    index = mf.Nested(IndexSpec, required=True)
+
+
+class IndexRemoveRequest(_CollectionRequest):
+    indexName = mf.String(required=True)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask import current_app
 
-from . import dberrors, writes
+from . import config, dberrors, ddl, indexes, writes
 from .catalog import Catalog, Collection
+from .errors import CollectionChangeNotSupported, CollectionNotFound
 from .filters import UnknownField
 
 
@@ -62,3 +63,71 @@ def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
             with conn.begin():
                 return fn(conn, collection, *args)
         return fn(conn, collection, *args)
+
+
+# --- the schema side ------------------------------------------------------------
+
+
+def _schema_changes_allowed() -> None:
+    if config.flag(current_app.config.get("CONNECTOR_READ_ONLY_SCHEMA")):
+        raise CollectionChangeNotSupported(
+            [], "This connector does not change collections (CONNECTOR_READ_ONLY_SCHEMA)."
+        )
+
+
+def collections(collection_ids: list[str]) -> list[Collection]:
+    """The requested collections (all when none are named); unknown ids skipped."""
+    cat = catalog()
+    found = []
+    for collection_id in collection_ids or cat.collection_ids():
+        try:
+            found.append(cat.get(collection_id))
+        except CollectionNotFound:
+            continue
+    return found
+
+
+def create_collection(spec: dict) -> Collection:
+    _schema_changes_allowed()
+    return ddl.create(catalog().engine, catalog(), spec)
+
+
+def update_collection(spec: dict) -> Collection:
+    _schema_changes_allowed()
+    return ddl.update(catalog().engine, catalog(), spec)
+
+
+def delete_collection(collection_id: str) -> None:
+    _schema_changes_allowed()
+    ddl.delete(catalog().engine, catalog(), collection_id)
+
+
+def capabilities() -> dict:
+    """capabilities/get: derived from the database's dialect and the settings."""
+    engine = catalog().engine
+    modifiable = not config.flag(current_app.config.get("CONNECTOR_READ_ONLY_SCHEMA"))
+    most = int(current_app.config["CONNECTOR_MAX_INDEXES"])
+    return {
+        "supportsCollectionModifications": modifiable,
+        "supportedFieldTypes": ddl.supported_types(engine.dialect) if modifiable else [],
+        "indexOptions": {
+            "supportsIndexes": True,
+            "maxNumberOfRegularIndexesPerCollection": most,
+            "maxNumberOfUniqueIndexesPerCollection": most,
+            "maxNumberOfIndexesPerCollection": most,
+        },
+    }
+
+
+def list_indexes(collection_id: str) -> list[dict]:
+    return indexes.list_indexes(catalog().engine, catalog().get(collection_id))
+
+
+def create_index(collection_id: str, spec: dict) -> dict:
+    _schema_changes_allowed()
+    return indexes.create_index(catalog().engine, catalog().get(collection_id), spec)
+
+
+def remove_index(collection_id: str, name: str) -> None:
+    _schema_changes_allowed()
+    indexes.remove_index(catalog().engine, catalog().get(collection_id), name)

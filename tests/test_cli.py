@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 
 from connector import create_app
 from connector.cli import main
 from connector.metadata import VERSION_TABLE
+from connector.migrate import alembic_config
 
 
 def test_demo_creates_the_database_once_and_serves_it(tmp_path):
@@ -57,8 +59,13 @@ def test_db_upgrade_creates_the_metadata_tables(database_url):
             version = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     finally:
         engine.dispose()
-    assert {"_connector_fields", "_connector_settings", VERSION_TABLE} <= names
-    assert version == "0001"
+    assert {
+        "_connector_fields",
+        "_connector_collections",
+        "_connector_settings",
+        VERSION_TABLE,
+    } <= names
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_db_upgrade_needs_a_database(monkeypatch):

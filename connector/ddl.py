@@ -1,0 +1,295 @@
+"""collections/create, update and delete: schema changes through Alembic
+operations (a MigrationContext and Operations at run time, batch mode on SQLite).
+
+Every requested change is checked before any statement runs, and the
+statements run in one transaction where the backend has transactional DDL
+(PostgreSQL, SQLite), so a refused change leaves table, data and metadata as
+they were. MariaDB commits each DDL statement; there the checks are what
+guarantee it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.dialects import mysql, postgresql
+
+from . import fieldtypes, metadata
+from .catalog import ID, Catalog, Collection
+from .errors import (
+    CollectionAlreadyExists,
+    CollectionChangeNotSupported,
+    ValidationError,
+    change_error,
+    violation,
+)
+from .fieldtypes import BOOLEAN, DATE, DATETIME, NUMBER, TEXT, TIME
+
+#: What collections/create accepts, in the order capabilities/get lists it.
+SUPPORTED_TYPES = [
+    "TEXT",
+    "NUMBER",
+    "BOOLEAN",
+    "DATE",
+    "DATETIME",
+    "TIME",
+    "URL",
+    "RICH_TEXT",
+    "IMAGE",
+    "VIDEO",
+    "AUDIO",
+    "DOCUMENT",
+    "LANGUAGE",
+    "PAGE_LINK",
+    "OBJECT",
+    "ANY",
+    "ADDRESS",
+    "RICH_CONTENT",
+    "MEDIA_GALLERY",
+    "ARRAY",
+    "ARRAY_STRING",
+    "ARRAY_DOCUMENT",
+]
+SYSTEM_TYPES = {"_id": TEXT, "_createdDate": DATETIME, "_updatedDate": DATETIME, "_owner": TEXT}
+KEY_TEXT = sa.String(255)  # _id and _owner: indexable on every backend
+MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
+
+
+def column_type(wix_type: str) -> sa.types.TypeEngine:
+    """The SQL type a field of ``wix_type`` is created with (per backend via variants)."""
+    kind = fieldtypes.base_type(wix_type)
+    if kind == TEXT:
+        return sa.Text()
+    if kind == NUMBER:
+        return sa.Double()  # double precision everywhere: no FLOAT(15,2)-style loss
+    if kind == BOOLEAN:
+        return sa.Boolean(create_constraint=False)
+    if kind == DATE:
+        return sa.Date()
+    if kind == DATETIME:
+        return sa.DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
+    if kind == TIME:
+        return sa.Time().with_variant(mysql.TIME(fsp=3), "mysql", "mariadb")
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def supported_types(dialect) -> list[str]:
+    """The Wix types this database can hold: those whose column type it compiles."""
+    supported = []
+    for wix_type in SUPPORTED_TYPES:
+        try:
+            column_type(wix_type).compile(dialect=dialect)
+        except sa.exc.CompileError:
+            continue
+        supported.append(wix_type)
+    return supported
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    type: str
+    display_name: str | None
+    description: str | None
+
+
+def _field_specs(collection: dict, supported: list[str]) -> list[FieldSpec]:
+    specs, violations, seen = [], [], set()
+    for i, f in enumerate(collection.get("fields") or []):
+        key, wix_type = f["key"], f["type"]
+        if key in seen:
+            violations.append(violation(f"collection.fields[{i}].key", key, "Duplicate key."))
+        elif len(key) > MAX_NAME:
+            violations.append(
+                violation(
+                    f"collection.fields[{i}].key",
+                    key,
+                    f"Field keys are at most {MAX_NAME} characters.",
+                )
+            )
+        if wix_type not in supported:
+            violations.append(
+                violation(
+                    f"collection.fields[{i}].type",
+                    wix_type,
+                    f"{wix_type} fields are not supported here.",
+                )
+            )
+        seen.add(key)
+        specs.append(FieldSpec(key, wix_type, f.get("displayName"), f.get("description")))
+    if violations:
+        raise ValidationError(violations)
+    return specs
+
+
+def _operations(conn) -> Operations:
+    return Operations(MigrationContext.configure(conn))
+
+
+def _new_column(spec: FieldSpec, column_key: str) -> sa.Column:
+    if spec.key == ID:
+        return sa.Column(column_key, KEY_TEXT, primary_key=True)
+    if spec.key == "_owner":
+        return sa.Column(column_key, KEY_TEXT)
+    return sa.Column(column_key, column_type(spec.type))
+
+
+def _info(collection: dict, specs: list[FieldSpec], previous=None) -> metadata.CollectionInfo:
+    permissions = collection.get("permissions") or (
+        previous.permissions if previous else metadata.DEFAULT_PERMISSIONS
+    )
+    fields = dict(previous.fields) if previous else {}
+    fields.update({s.key: metadata.FieldInfo(s.type, s.display_name, s.description) for s in specs})
+    return metadata.CollectionInfo(
+        collection.get("displayName"), {**metadata.DEFAULT_PERMISSIONS, **permissions}, fields
+    )
+
+
+def _with_system_fields(specs: list[FieldSpec]) -> list[FieldSpec]:
+    given = {s.key: s for s in specs}
+    for key, wix_type in SYSTEM_TYPES.items():
+        spec = given.get(key)
+        if spec is not None and spec.type != wix_type:
+            raise ValidationError([violation(key, spec.type, f"{key} is a {wix_type} field.")])
+    first = given.get(ID) or FieldSpec(ID, TEXT, None, None)
+    rest = [s for s in specs if s.key != ID]
+    missing = [
+        FieldSpec(k, t, None, None) for k, t in SYSTEM_TYPES.items() if k != ID and k not in given
+    ]
+    return [first, *rest, *missing]
+
+
+def create(engine, catalog: Catalog, collection: dict) -> Collection:
+    """Create the table of ``collection`` (system fields added) and its metadata."""
+    collection_id = collection["id"]
+    if metadata.is_internal(collection_id) or len(collection_id) > MAX_NAME:
+        raise ValidationError(
+            [violation("collection.id", collection_id, "This id cannot be used for a collection.")]
+        )
+    if catalog.tables is not None and collection_id not in catalog.tables:
+        raise CollectionChangeNotSupported(
+            [], f"{collection_id!r} is not among the tables this connector serves."
+        )
+    specs = _with_system_fields(_field_specs(collection, supported_types(engine.dialect)))
+    if catalog.exists(collection_id):
+        raise CollectionAlreadyExists(collection_id)
+    columns = [_new_column(s, s.key) for s in specs]
+    with engine.begin() as conn:
+        _operations(conn).create_table(collection_id, *columns)
+        metadata.save_collection_info(conn, collection_id, _info(collection, specs))
+    catalog.forget(collection_id)
+    return catalog.refresh(collection_id)
+
+
+# --- update -------------------------------------------------------------------
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+@dataclass(frozen=True)
+class Retype:
+    key: str
+    column: sa.Column
+    wix_type: str
+
+
+def _check_retype(conn, current: Collection, key: str, new_type: str) -> str | None:
+    """Why ``key`` cannot become ``new_type`` (None: it can)."""
+    field = current.fields[key]
+    old_kind, new_kind = field.kind, fieldtypes.base_type(new_type)
+    if key in SYSTEM_TYPES:
+        return "System fields cannot be retyped."
+    if (old_kind, new_kind) == (NUMBER, TEXT):
+        return None
+    if (old_kind, new_kind) == (TEXT, NUMBER):
+        values = conn.execute(sa.select(field.column).where(field.column.is_not(None)))
+        for (value,) in values:
+            if not _NUMBER_TEXT.fullmatch(value):
+                return f"{value!r} cannot become a NUMBER; no value was changed."
+        return None
+    return f"A {field.type} field cannot become {new_type}."
+
+
+def _using(dialect, column: sa.Column, new_type: str) -> str:
+    # PostgreSQL needs USING to convert; the identifier is quoted by SQLAlchemy.
+    quoted = dialect.identifier_preparer.quote(column.name)
+    target = "double precision" if fieldtypes.base_type(new_type) == NUMBER else "text"
+    return f"{quoted}::{target}"
+
+
+def update(engine, catalog: Catalog, collection: dict) -> Collection:
+    """Make the table match ``collection``: add, drop and retype fields, then
+    store names, descriptions, types and permissions. All or nothing."""
+    collection_id = collection["id"]
+    current = catalog.refresh(collection_id)
+    if current.is_view:
+        raise CollectionChangeNotSupported([], "A view's structure cannot be changed.")
+    specs = _field_specs(collection, supported_types(engine.dialect))
+    requested = {s.key: s for s in specs}
+    adds = [s for s in specs if s.key not in current.fields]
+    drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
+    retypes, errors = [], []
+    with engine.connect() as conn:
+        for spec in specs:
+            field = current.fields.get(spec.key)
+            reported = TEXT if spec.key == ID else (field.type if field else None)
+            if field is None or spec.type == reported:
+                continue
+            if fieldtypes.base_type(spec.type) == field.kind and spec.key not in SYSTEM_TYPES:
+                continue  # same storage (TEXT -> URL): only the reported type changes
+            reason = _check_retype(conn, current, spec.key, spec.type)
+            if reason:
+                errors.append(change_error(spec.key, reason))
+            else:
+                retypes.append(Retype(spec.key, field.column, spec.type))
+    if errors:
+        raise CollectionChangeNotSupported(errors)
+
+    with engine.begin() as conn:
+        ops = _operations(conn)
+        if conn.dialect.name == "sqlite":
+            with ops.batch_alter_table(collection_id, recreate="always") as batch:
+                _alter(batch, conn.dialect, adds, drops, retypes, collection_id)
+        else:
+            _alter(ops, conn.dialect, adds, drops, retypes, collection_id)
+        info = _info(collection, specs, current.info)
+        for dropped in drops:
+            info.fields.pop(dropped.key, None)
+        metadata.save_collection_info(conn, collection_id, info)
+    catalog.forget(collection_id)
+    return catalog.refresh(collection_id)
+
+
+def _alter(ops, dialect, adds, drops, retypes, table_name) -> None:
+    batch = not isinstance(ops, Operations)
+    target = () if batch else (table_name,)
+    for spec in adds:
+        ops.add_column(*target, _new_column(spec, spec.key))
+    for field in drops:
+        ops.drop_column(*target, field.column.name)
+    for retype in retypes:
+        column = retype.column
+        ops.alter_column(
+            *target,
+            column.name,
+            type_=column_type(retype.wix_type),
+            existing_type=column.type,
+            existing_nullable=column.nullable,
+            existing_server_default=column.server_default,
+            postgresql_using=_using(dialect, column, retype.wix_type),
+        )
+
+
+def delete(engine, catalog: Catalog, collection_id: str) -> None:
+    """Drop the collection's table and everything stored about it."""
+    current = catalog.refresh(collection_id)
+    if current.is_view:
+        raise CollectionChangeNotSupported([], "A view cannot be deleted as a collection.")
+    with engine.begin() as conn:
+        _operations(conn).drop_table(collection_id)
+        metadata.forget_collection(conn, collection_id)
+    catalog.forget(collection_id)
