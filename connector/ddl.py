@@ -195,6 +195,34 @@ class Retype:
     key: str
     column: sa.Column
     wix_type: str
+    default: str | None  # the column's default value, as text, kept across the change
+
+
+_COLUMNS = sa.table(
+    "COLUMNS",
+    sa.column("TABLE_SCHEMA"),
+    sa.column("TABLE_NAME"),
+    sa.column("COLUMN_NAME"),
+    sa.column("COLUMN_DEFAULT"),
+    schema="information_schema",
+)
+
+
+def _default_text(conn, column: sa.Column) -> str | None:
+    """The SQL of a column's default (None: none). SQLAlchemy does not reflect
+    MariaDB's expression defaults, so MySQL's are read from information_schema."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        c = _COLUMNS.c
+        text = conn.execute(
+            sa.select(c.COLUMN_DEFAULT).where(
+                c.TABLE_SCHEMA == sa.func.database(),
+                c.TABLE_NAME == column.table.name,
+                c.COLUMN_NAME == column.name,
+            )
+        ).scalar()
+        return None if text in (None, "NULL") else text
+    default = column.server_default
+    return None if default is None else str(getattr(default, "arg", default)).strip()
 
 
 def _check_retype(conn, current: Collection, key: str, new_type: str) -> str | None:
@@ -203,15 +231,37 @@ def _check_retype(conn, current: Collection, key: str, new_type: str) -> str | N
     old_kind, new_kind = field.kind, fieldtypes.base_type(new_type)
     if key in SYSTEM_TYPES:
         return "System fields cannot be retyped."
+    default_text = _default_text(conn, field.column)
+    default = default_literal(default_text)
+    if default_text is not None and default is None:
+        return "Its default is an expression that would not survive the new type."
     if (old_kind, new_kind) == (NUMBER, TEXT):
         return None
     if (old_kind, new_kind) == (TEXT, NUMBER):
+        if default is not None and not _NUMBER_TEXT.fullmatch(default):
+            return f"Its default {default!r} cannot become a NUMBER."
         values = conn.execute(sa.select(field.column).where(field.column.is_not(None)))
         for (value,) in values:
             if not _NUMBER_TEXT.fullmatch(value):
                 return f"{value!r} cannot become a NUMBER; no value was changed."
         return None
     return f"A {field.type} field cannot become {new_type}."
+
+
+_QUOTED_DEFAULT = re.compile(r"\(*'((?:[^']|'')*)'(?:::[\w ]+)?\)*")
+_NUMBER_DEFAULT = re.compile(r"\(*([+-]?[\d.eE+-]+)(?:::[\w ]+)?\)*")
+
+
+def default_literal(text: str | None) -> str | None:
+    """The literal value of a default's SQL, as text (None: no default, or an
+    expression such as now() that is not a plain value)."""
+    if text is None:
+        return None
+    quoted = _QUOTED_DEFAULT.fullmatch(text)
+    if quoted:
+        return quoted.group(1).replace("''", "'")
+    number = _NUMBER_DEFAULT.fullmatch(text)
+    return number.group(1) if number else None
 
 
 def _using(dialect, column: sa.Column, new_type: str) -> str:
@@ -245,7 +295,8 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
             if reason:
                 errors.append(change_error(spec.key, reason))
             else:
-                retypes.append(Retype(spec.key, field.column, spec.type))
+                default = default_literal(_default_text(conn, field.column))
+                retypes.append(Retype(spec.key, field.column, spec.type, default))
     if errors:
         raise CollectionChangeNotSupported(errors)
 
@@ -273,15 +324,22 @@ def _alter(ops, dialect, adds, drops, retypes, table_name) -> None:
         ops.drop_column(*target, field.column.name)
     for retype in retypes:
         column = retype.column
+        # PostgreSQL cannot cast a default with the column: drop it, retype, set it again.
+        redefault = dialect.name == "postgresql" and retype.default is not None
+        if redefault:
+            ops.alter_column(*target, column.name, server_default=None)
         ops.alter_column(
             *target,
             column.name,
             type_=column_type(retype.wix_type),
             existing_type=column.type,
             existing_nullable=column.nullable,
-            existing_server_default=column.server_default,
+            # MariaDB's MODIFY restates the column: its default must be given again.
+            existing_server_default=None if redefault else retype.default,
             postgresql_using=_using(dialect, column, retype.wix_type),
         )
+        if redefault:
+            ops.alter_column(*target, column.name, server_default=retype.default)
 
 
 def delete(engine, catalog: Catalog, collection_id: str) -> None:
