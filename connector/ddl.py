@@ -10,6 +10,8 @@ guarantee it.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,7 +20,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import mysql, postgresql
 
-from . import fieldtypes, metadata
+from . import dberrors, fieldtypes, metadata
 from .catalog import ID, Catalog, Collection
 from .errors import (
     CollectionAlreadyExists,
@@ -28,6 +30,8 @@ from .errors import (
     violation,
 )
 from .fieldtypes import BOOLEAN, DATE, DATETIME, NUMBER, TEXT, TIME
+
+log = logging.getLogger(__name__)
 
 #: What collections/create accepts, in the order capabilities/get lists it.
 SUPPORTED_TYPES = [
@@ -97,20 +101,34 @@ class FieldSpec:
     description: str | None
 
 
-def _field_specs(collection: dict, supported: list[str]) -> list[FieldSpec]:
+def _folds_case(dialect) -> bool:
+    """Whether column names that differ only in case are the same column."""
+    return dialect.name in ("sqlite", "mysql", "mariadb")
+
+
+def name_problem(dialect, name: str) -> str | None:
+    """Why ``name`` cannot name a table, column or index here (None: it can)."""
+    mysql_family = dialect.name in ("mysql", "mariadb")
+    # MySQL's dialect reports its alias limit (255); tables and columns stop at 64.
+    limit = MAX_NAME if mysql_family else dialect.max_identifier_length
+    if len(name.encode()) > limit:
+        return f"Names are at most {limit} bytes on this database."
+    if "\x00" in name or (mysql_family and "`" in name):
+        return "This character cannot be used in a name on this database."
+    if dialect.name == "sqlite" and name.lower().startswith("sqlite_"):
+        return "Names starting with sqlite_ are reserved on this database."
+    return None
+
+
+def _field_specs(collection: dict, dialect) -> list[FieldSpec]:
+    supported = supported_types(dialect)
     specs, violations, seen = [], [], set()
     for i, f in enumerate(collection.get("fields") or []):
         key, wix_type = f["key"], f["type"]
-        if key in seen:
-            violations.append(violation(f"collection.fields[{i}].key", key, "Duplicate key."))
-        elif len(key) > MAX_NAME:
-            violations.append(
-                violation(
-                    f"collection.fields[{i}].key",
-                    key,
-                    f"Field keys are at most {MAX_NAME} characters.",
-                )
-            )
+        folded = key.casefold() if _folds_case(dialect) else key
+        problem = "Duplicate key." if folded in seen else name_problem(dialect, key)
+        if problem:
+            violations.append(violation(f"collection.fields[{i}].key", key, problem))
         if wix_type not in supported:
             violations.append(
                 violation(
@@ -119,14 +137,15 @@ def _field_specs(collection: dict, supported: list[str]) -> list[FieldSpec]:
                     f"{wix_type} fields are not supported here.",
                 )
             )
-        seen.add(key)
+        seen.add(folded)
         specs.append(FieldSpec(key, wix_type, f.get("displayName"), f.get("description")))
     if violations:
         raise ValidationError(violations)
     return specs
 
 
-def _operations(conn) -> Operations:
+def operations(conn) -> Operations:
+    """Alembic operations on a connection, run now (no migration scripts)."""
     return Operations(MigrationContext.configure(conn))
 
 
@@ -166,28 +185,45 @@ def _with_system_fields(specs: list[FieldSpec]) -> list[FieldSpec]:
 def create(engine, catalog: Catalog, collection: dict) -> Collection:
     """Create the table of ``collection`` (system fields added) and its metadata."""
     collection_id = collection["id"]
-    if metadata.is_internal(collection_id) or len(collection_id) > MAX_NAME:
-        raise ValidationError(
-            [violation("collection.id", collection_id, "This id cannot be used for a collection.")]
-        )
+    problem = name_problem(engine.dialect, collection_id)
+    if metadata.is_internal(collection_id) or problem:
+        message = problem or "This id is reserved for the connector's own tables."
+        raise ValidationError([violation("collection.id", collection_id, message)])
     if catalog.tables is not None and collection_id not in catalog.tables:
         raise CollectionChangeNotSupported(
             [], f"{collection_id!r} is not among the tables this connector serves."
         )
-    specs = _with_system_fields(_field_specs(collection, supported_types(engine.dialect)))
-    if catalog.exists(collection_id):
+    specs = _with_system_fields(_field_specs(collection, engine.dialect))
+    if _table_exists(engine, collection_id):
         raise CollectionAlreadyExists(collection_id)
     columns = [_new_column(s, s.key) for s in specs]
     with engine.begin() as conn:
-        _operations(conn).create_table(collection_id, *columns)
+        operations(conn).create_table(collection_id, *columns)
         metadata.save_collection_info(conn, collection_id, _info(collection, specs))
     catalog.forget(collection_id)
     return catalog.refresh(collection_id)
 
 
+def _table_exists(engine, name: str) -> bool:
+    inspector = sa.inspect(engine)
+    names = [*inspector.get_table_names(), *inspector.get_view_names()]
+    if engine.dialect.name == "sqlite":  # SQLite's table names ignore case
+        return name.casefold() in {n.casefold() for n in names}
+    return name in names
+
+
 # --- update -------------------------------------------------------------------
 
-_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+_NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+
+def _is_number_text(value) -> bool:
+    """Text every database converts to the same finite double."""
+    return (
+        isinstance(value, str)
+        and _NUMBER_TEXT.fullmatch(value) is not None
+        and math.isfinite(float(value))
+    )
 
 
 @dataclass(frozen=True)
@@ -238,11 +274,13 @@ def _check_retype(conn, current: Collection, key: str, new_type: str) -> str | N
     if (old_kind, new_kind) == (NUMBER, TEXT):
         return None
     if (old_kind, new_kind) == (TEXT, NUMBER):
-        if default is not None and not _NUMBER_TEXT.fullmatch(default):
+        if default is not None and not _is_number_text(default):
             return f"Its default {default!r} cannot become a NUMBER."
+        if not isinstance(field.column.type, sa.String) or isinstance(field.column.type, sa.Enum):
+            return f"A {field.column.type} column cannot become a NUMBER."
         values = conn.execute(sa.select(field.column).where(field.column.is_not(None)))
         for (value,) in values:
-            if not _NUMBER_TEXT.fullmatch(value):
+            if not _is_number_text(value):
                 return f"{value!r} cannot become a NUMBER; no value was changed."
         return None
     return f"A {field.type} field cannot become {new_type}."
@@ -271,57 +309,128 @@ def _using(dialect, column: sa.Column, new_type: str) -> str:
     return f"{quoted}::{target}"
 
 
+@dataclass
+class Plan:
+    """The statements an update needs, all checked before any of them runs."""
+
+    adds: list[FieldSpec]
+    retypes: list[Retype]
+    drops: list
+    info: metadata.CollectionInfo
+
+
 def update(engine, catalog: Catalog, collection: dict) -> Collection:
-    """Make the table match ``collection``: add, drop and retype fields, then
-    store names, descriptions, types and permissions. All or nothing."""
+    """Make the table match ``collection``: add, retype and drop fields, then store
+    names, descriptions, types and permissions. All or nothing."""
     collection_id = collection["id"]
     current = catalog.refresh(collection_id)
     if current.is_view:
         raise CollectionChangeNotSupported([], "A view's structure cannot be changed.")
-    specs = _field_specs(collection, supported_types(engine.dialect))
-    requested = {s.key: s for s in specs}
-    adds = [s for s in specs if s.key not in current.fields]
-    drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
-    retypes, errors = [], []
     with engine.connect() as conn:
-        for spec in specs:
-            field = current.fields.get(spec.key)
-            reported = TEXT if spec.key == ID else (field.type if field else None)
-            if field is None or spec.type == reported:
-                continue
-            if fieldtypes.base_type(spec.type) == field.kind and spec.key not in SYSTEM_TYPES:
-                continue  # same storage (TEXT -> URL): only the reported type changes
-            reason = _check_retype(conn, current, spec.key, spec.type)
-            if reason:
-                errors.append(change_error(spec.key, reason))
-            else:
-                default = default_literal(_default_text(conn, field.column))
-                retypes.append(Retype(spec.key, field.column, spec.type, default))
-    if errors:
-        raise CollectionChangeNotSupported(errors)
-
-    with engine.begin() as conn:
-        ops = _operations(conn)
-        if conn.dialect.name == "sqlite":
-            with ops.batch_alter_table(collection_id, recreate="always") as batch:
-                _alter(batch, conn.dialect, adds, drops, retypes, collection_id)
-        else:
-            _alter(ops, conn.dialect, adds, drops, retypes, collection_id)
-        info = _info(collection, specs, current.info)
-        for dropped in drops:
-            info.fields.pop(dropped.key, None)
-        metadata.save_collection_info(conn, collection_id, info)
-    catalog.forget(collection_id)
+        plan = _plan(conn, current, collection)
+    try:
+        with engine.begin() as conn:
+            _apply(conn, collection_id, plan)
+    except sa.exc.DBAPIError as exc:
+        if dberrors.unavailable(exc):
+            raise
+        log.warning("the database refused a collection change: %s", exc.orig)
+        raise CollectionChangeNotSupported(
+            [],
+            "The database refused the change."
+            + (
+                ""
+                if _transactional_ddl(engine.dialect)
+                else " Changes before the refused statement may have been applied."
+            ),
+        ) from None
+    finally:
+        catalog.forget(collection_id)
     return catalog.refresh(collection_id)
 
 
-def _alter(ops, dialect, adds, drops, retypes, table_name) -> None:
-    batch = not isinstance(ops, Operations)
-    target = () if batch else (table_name,)
-    for spec in adds:
-        ops.add_column(*target, _new_column(spec, spec.key))
-    for field in drops:
-        ops.drop_column(*target, field.column.name)
+def _transactional_ddl(dialect) -> bool:
+    return dialect.name in ("postgresql", "sqlite")
+
+
+def _plan(conn, current: Collection, collection: dict) -> Plan:
+    dialect = conn.dialect
+    specs = _field_specs(collection, dialect)
+    requested = {s.key: s for s in specs}
+    adds = [s for s in specs if s.key not in current.fields]
+    drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
+    violations = []
+    if _folds_case(dialect):  # "Name" cannot be added beside an existing "name"
+        taken = {c.name.casefold() for c in current.table.columns}
+        violations = [
+            violation(s.key, s.key, "A column of that name, in other case, exists.")
+            for s in adds
+            if s.key.casefold() in taken
+        ]
+    if violations:
+        raise ValidationError(violations)
+    retypes, errors = [], []
+    for spec in specs:
+        field = current.fields.get(spec.key)
+        reported = TEXT if spec.key == ID else (field.type if field else None)
+        if field is None or spec.type == reported:
+            continue
+        if fieldtypes.base_type(spec.type) == field.kind and spec.key not in SYSTEM_TYPES:
+            continue  # same storage (TEXT -> URL): only the reported type changes
+        reason = _check_retype(conn, current, spec.key, spec.type)
+        if reason is None and dialect.name == "sqlite":
+            reason = _sqlite_rebuild_problem(conn, current.id)
+        if reason:
+            errors.append(change_error(spec.key, reason))
+        else:
+            default = default_literal(_default_text(conn, field.column))
+            retypes.append(Retype(spec.key, field.column, spec.type, default))
+    if errors:
+        raise CollectionChangeNotSupported(errors)
+    info = _info(collection, specs, current.info)
+    for dropped in drops:
+        info.fields.pop(dropped.key, None)
+    return Plan(adds, retypes, drops, info)
+
+
+_SQLITE_MASTER = sa.table(
+    "sqlite_master", sa.column("type"), sa.column("name"), sa.column("tbl_name"), sa.column("sql")
+)
+
+
+def _sqlite_rebuild_problem(conn, table_name: str) -> str | None:
+    """SQLite changes a column's type by rebuilding the table, which would lose
+    its triggers, break views over it and cascade deletes to rows referring to it."""
+    m = _SQLITE_MASTER.c
+    if conn.execute(sa.select(m.name).where(m.type == "trigger", m.tbl_name == table_name)).first():
+        return "SQLite would rebuild the table and lose its triggers."
+    views = conn.execute(sa.select(m.sql).where(m.type == "view")).scalars()
+    if any(table_name.casefold() in (sql or "").casefold() for sql in views):
+        return "SQLite would rebuild the table under a view that reads it."
+    inspector = sa.inspect(conn)
+    for other in inspector.get_table_names():
+        if any(fk["referred_table"] == table_name for fk in inspector.get_foreign_keys(other)):
+            return "SQLite would rebuild the table that other tables refer to."
+    return None
+
+
+def _apply(conn, table_name: str, plan: Plan) -> None:
+    """Run a checked plan: adds, then retypes, drops last (on MariaDB, where each
+    statement commits, a refusal then loses no data)."""
+    ops = operations(conn)
+    for spec in plan.adds:
+        ops.add_column(table_name, _new_column(spec, spec.key))
+    if plan.retypes and conn.dialect.name == "sqlite":
+        with ops.batch_alter_table(table_name, recreate="always") as batch:
+            _retype(batch, conn.dialect, plan.retypes, ())
+    else:
+        _retype(ops, conn.dialect, plan.retypes, (table_name,))
+    for field in plan.drops:
+        ops.drop_column(table_name, field.column.name)
+    metadata.save_collection_info(conn, table_name, plan.info)
+
+
+def _retype(ops, dialect, retypes: list[Retype], target: tuple) -> None:
     for retype in retypes:
         column = retype.column
         # PostgreSQL cannot cast a default with the column: drop it, retype, set it again.
@@ -348,6 +457,6 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
     if current.is_view:
         raise CollectionChangeNotSupported([], "A view cannot be deleted as a collection.")
     with engine.begin() as conn:
-        _operations(conn).drop_table(collection_id)
+        operations(conn).drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
     catalog.forget(collection_id)

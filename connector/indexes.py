@@ -6,12 +6,13 @@ listed too, with their columns named by field key.
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 
 from . import dberrors
 from .catalog import ID, Collection
+from .ddl import name_problem, operations
 from .errors import ValidationError, violation
 
 PRIMARY = "_id_"
@@ -29,20 +30,43 @@ def _index(name, fields, *, unique, case_insensitive, status="ACTIVE") -> dict:
 
 def list_indexes(engine, collection: Collection) -> list[dict]:
     """The primary key, then every index of the table in name order."""
+    primary = _index(PRIMARY, [{"path": ID, "order": "ASC"}], unique=True, case_insensitive=False)
+    if collection.read_only:
+        return [primary]
     keys = {f.column.name: f.key for f in collection.fields.values()}
     found = []
-    for index in sa.inspect(engine).get_indexes(collection.id):
-        names = index.get("column_names") or []
-        if not names or any(n is None or n not in keys for n in names):
-            continue  # an expression index the contract cannot describe
-        descending = _descending(engine, collection.id, index)
-        fields = [{"path": keys[n], "order": "DESC" if n in descending else "ASC"} for n in names]
-        found.append(
-            _index(index["name"], fields, unique=bool(index.get("unique")), case_insensitive=False)
-        )
-    found.sort(key=lambda i: i["name"])
-    primary = _index(PRIMARY, [{"path": ID, "order": "ASC"}], unique=True, case_insensitive=False)
-    return [primary] if collection.read_only else [primary, *found]
+    with engine.connect() as conn:
+        for index in sa.inspect(conn).get_indexes(collection.id):
+            described = _describe(conn, collection.id, index, keys)
+            if described is not None:
+                found.append(described)
+    return [primary, *sorted(found, key=lambda i: i["name"])]
+
+
+_LOWER = re.compile(r'lower\(\(?"?([^"()]+)"?\)?(?:::text)?\)')
+
+
+def _describe(conn, table_name: str, index: dict, keys: dict) -> dict | None:
+    """An index as Wix sees it; None for expressions the contract cannot describe
+    (only lower(column), a case-insensitive index, is one it can)."""
+    names = index.get("column_names") or []
+    expressions = index.get("expressions") or []
+    fields, case_insensitive = [], False
+    descending = _descending(conn, table_name, index)
+    for position, name in enumerate(names):
+        if name is None:  # an expression: PostgreSQL reflects its text
+            match = _LOWER.fullmatch(expressions[position]) if position < len(expressions) else None
+            if match is None:
+                return None
+            name, case_insensitive = match.group(1), True
+        if name not in keys:
+            return None
+        fields.append({"path": keys[name], "order": "DESC" if name in descending else "ASC"})
+    if not fields:
+        return None
+    return _index(
+        index["name"], fields, unique=bool(index.get("unique")), case_insensitive=case_insensitive
+    )
 
 
 _STATISTICS = sa.table(
@@ -56,26 +80,26 @@ _STATISTICS = sa.table(
 )
 
 
-def _descending(engine, table_name: str, index: dict) -> set[str]:
+def _descending(conn, table_name: str, index: dict) -> set[str]:
     """The columns an index sorts descending (SQLAlchemy reflects this on
     PostgreSQL only; SQLite's pragma and MySQL's statistics tell the others)."""
-    if "column_sorting" in index or engine.dialect.name == "postgresql":
+    dialect = conn.dialect
+    if "column_sorting" in index or dialect.name == "postgresql":
         return {n for n, order in (index.get("column_sorting") or {}).items() if "desc" in order}
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            quoted = engine.dialect.identifier_preparer.quote(index["name"])
-            rows = conn.exec_driver_sql(f"PRAGMA index_xinfo({quoted})").mappings()
-            return {row["name"] for row in rows if row["key"] and row["desc"]}
-        stats = _STATISTICS.c
-        rows = conn.execute(
-            sa.select(stats.COLUMN_NAME).where(
-                stats.TABLE_SCHEMA == sa.func.database(),
-                stats.TABLE_NAME == table_name,
-                stats.INDEX_NAME == index["name"],
-                stats.COLLATION == "D",
-            )
+    if dialect.name == "sqlite":
+        quoted = dialect.identifier_preparer.quote(index["name"])
+        rows = conn.exec_driver_sql(f"PRAGMA index_xinfo({quoted})").mappings()
+        return {row["name"] for row in rows if row["key"] and row["desc"]}
+    stats = _STATISTICS.c
+    rows = conn.execute(
+        sa.select(stats.COLUMN_NAME).where(
+            stats.TABLE_SCHEMA == sa.func.database(),
+            stats.TABLE_NAME == table_name,
+            stats.INDEX_NAME == index["name"],
+            stats.COLLATION == "D",
         )
-        return set(rows.scalars())
+    )
+    return set(rows.scalars())
 
 
 def _descending_column(engine, name: str):
@@ -85,7 +109,7 @@ def _descending_column(engine, name: str):
     return sa.literal_column(f"{engine.dialect.identifier_preparer.quote(name)} DESC")
 
 
-def create_index(engine, collection: Collection, spec: dict) -> dict:
+def create_index(engine, collection: Collection, spec: dict, *, most: int) -> dict:
     """Create an index; the answer says ACTIVE, or FAILED with the reason."""
     name = spec["name"]
     requested = _index(
@@ -102,8 +126,14 @@ def create_index(engine, collection: Collection, spec: dict) -> dict:
             "failure": {"code": code, "description": description},
         }
 
-    if name == PRIMARY or any(i["name"] == name for i in list_indexes(engine, collection)):
+    existing = list_indexes(engine, collection)
+    if name == PRIMARY or any(i["name"] == name for i in existing):
         return failed("INDEX_ALREADY_EXISTS", f"An index named {name!r} already exists.")
+    problem = name_problem(engine.dialect, name)
+    if problem:
+        return failed("INVALID_NAME", problem)
+    if len(existing) - 1 >= most:
+        return failed("TOO_MANY_INDEXES", f"A collection has at most {most} indexes here.")
     mysql = engine.dialect.name in ("mysql", "mariadb")
     columns, lengths = [], {}
     for p in requested["fields"]:
@@ -114,7 +144,7 @@ def create_index(engine, collection: Collection, spec: dict) -> dict:
             return failed("FIELD_NOT_INDEXABLE", f"{field.type} fields cannot be indexed.")
         column = sa.column(field.column.name)
         if requested["caseInsensitive"] and field.kind == "TEXT":
-            if mysql:
+            if engine.dialect.name != "postgresql":  # others can't list them back
                 return failed("NOT_SUPPORTED", "This database has no case-insensitive indexes.")
             column = sa.func.lower(column)
         # MySQL indexes a TEXT column by a prefix (a UNIQUE one by a hash, MariaDB 10.4+).
@@ -125,15 +155,15 @@ def create_index(engine, collection: Collection, spec: dict) -> dict:
         columns.append(column)
     try:
         with engine.begin() as conn:
-            Operations(MigrationContext.configure(conn)).create_index(
+            operations(conn).create_index(
                 name,
                 collection.id,
                 columns,
                 unique=requested["unique"],
                 **({"mysql_length": lengths} if lengths else {}),
             )
-    except sa.exc.DBAPIError as exc:
-        if dberrors.unavailable(exc):
+    except sa.exc.SQLAlchemyError as exc:
+        if isinstance(exc, sa.exc.DBAPIError) and dberrors.unavailable(exc):
             raise
         return failed(
             "INDEX_CREATION_FAILED",
@@ -149,4 +179,4 @@ def remove_index(engine, collection: Collection, name: str) -> None:
     if not any(i["name"] == name for i in list_indexes(engine, collection)):
         raise ValidationError([violation("indexName", name, "The collection has no such index.")])
     with engine.begin() as conn:
-        Operations(MigrationContext.configure(conn)).drop_index(name, table_name=collection.id)
+        operations(conn).drop_index(name, table_name=collection.id)

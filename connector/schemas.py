@@ -142,7 +142,7 @@ class Permissions(_Base):
 
 class FieldSpec(_Base):
     key = mf.String(required=True, validate=validate.Length(min=1))
-    displayName = mf.String(allow_none=True)
+    displayName = mf.String(allow_none=True, validate=validate.Length(max=255))
     description = mf.String(allow_none=True)
     type = mf.String(required=True)
     encrypted = mf.Boolean(allow_none=True)
@@ -150,7 +150,7 @@ class FieldSpec(_Base):
 
 class CollectionSpec(_Base):
     id = mf.String(required=True, validate=validate.Length(min=1))
-    displayName = mf.String(allow_none=True)
+    displayName = mf.String(allow_none=True, validate=validate.Length(max=255))
     fields = mf.List(mf.Nested(FieldSpec), load_default=list)
     permissions = mf.Nested(Permissions, allow_none=True)
     # capabilities and pagingMode are the connector's to say: accepted, ignored.
@@ -178,7 +178,7 @@ class IndexField(_Base):
 
 
 class IndexSpec(_Base):
-    name = mf.String(required=True, validate=validate.Length(min=1, max=64))
+    name = mf.String(required=True, validate=validate.Length(min=1))
     fields = mf.List(mf.Nested(IndexField), required=True, validate=validate.Length(min=1))
     unique = mf.Boolean(load_default=False)
     caseInsensitive = mf.Boolean(load_default=False)

@@ -125,7 +125,8 @@ def list_indexes(collection_id: str) -> list[dict]:
 
 def create_index(collection_id: str, spec: dict) -> dict:
     _schema_changes_allowed()
-    return indexes.create_index(catalog().engine, catalog().get(collection_id), spec)
+    most = int(current_app.config["CONNECTOR_MAX_INDEXES"])
+    return indexes.create_index(catalog().engine, catalog().get(collection_id), spec, most=most)
 
 
 def remove_index(collection_id: str, name: str) -> None:

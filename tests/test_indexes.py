@@ -289,3 +289,77 @@ def test_unknown_collection(wix, path, request_):
     assert status == 404, body
     assert body["errorCode"] == "COLLECTION_NOT_FOUND", body
     assert body["data"] == {"collectionId": "nope"}, body
+
+
+# --- found in review ---------------------------------------------------------------
+
+
+def test_case_insensitive_indexes(wix, backend):
+    wix.post(
+        "/v3/collections/create",
+        {"collection": {"id": "names", "fields": [{"key": "name", "type": "TEXT"}]}},
+    )
+    status, body = wix.post(
+        "/v3/indexes/create",
+        {
+            "collectionId": "names",
+            "index": {"name": "by_name_ci", "fields": [{"path": "name"}], "caseInsensitive": True},
+        },
+    )
+    if backend != "postgresql":
+        assert body["index"]["status"] == "FAILED"
+        assert body["index"]["failure"]["code"] == "NOT_SUPPORTED"
+        return
+    assert body["index"]["status"] == "ACTIVE"
+    status, body = wix.post("/v3/indexes/list", {"collectionId": "names"})
+    assert body["indexes"][1] == {
+        "name": "by_name_ci",
+        "fields": [{"path": "name", "order": "ASC"}],
+        "unique": False,
+        "caseInsensitive": True,
+        "status": "ACTIVE",
+    }
+    assert wix.post("/v3/indexes/remove", {"collectionId": "names", "indexName": "by_name_ci"}) == (
+        200,
+        {},
+    )
+
+
+def test_index_names_too_long_and_the_index_limit(app_config, backend):
+    from conftest import Client
+
+    from connector import create_app
+
+    app = create_app({**app_config, "CONNECTOR_MAX_INDEXES": 1})
+    try:
+        client = Client(app)
+        client.post(
+            "/v3/collections/create",
+            {
+                "collection": {
+                    "id": "limited",
+                    "fields": [{"key": "a", "type": "NUMBER"}, {"key": "b", "type": "NUMBER"}],
+                }
+            },
+        )
+        status, body = client.post(
+            "/v3/indexes/create",
+            {"collectionId": "limited", "index": {"name": "i" * 300, "fields": [{"path": "a"}]}},
+        )
+        expected = "ACTIVE" if backend == "sqlite" else "FAILED"
+        assert (status, body["index"]["status"]) == (200, expected)
+        if backend == "sqlite":
+            client.post("/v3/indexes/remove", {"collectionId": "limited", "indexName": "i" * 300})
+        status, body = client.post(
+            "/v3/indexes/create",
+            {"collectionId": "limited", "index": {"name": "by_a", "fields": [{"path": "a"}]}},
+        )
+        assert body["index"]["status"] == "ACTIVE"
+        status, body = client.post(
+            "/v3/indexes/create",
+            {"collectionId": "limited", "index": {"name": "by_b", "fields": [{"path": "b"}]}},
+        )
+        assert body["index"]["status"] == "FAILED"
+        assert body["index"]["failure"]["code"] == "TOO_MANY_INDEXES"
+    finally:
+        app.extensions["connector.engine"].dispose()
