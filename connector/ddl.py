@@ -261,29 +261,29 @@ def _default_text(conn, column: sa.Column) -> str | None:
     return None if default is None else str(getattr(default, "arg", default)).strip()
 
 
-def _check_retype(conn, current: Collection, key: str, new_type: str) -> str | None:
-    """Why ``key`` cannot become ``new_type`` (None: it can)."""
+def _check_retype(conn, current: Collection, key: str, new_type: str):
+    """(Why ``key`` cannot become ``new_type`` or None, its default's literal)."""
     field = current.fields[key]
     old_kind, new_kind = field.kind, fieldtypes.base_type(new_type)
     if key in SYSTEM_TYPES:
-        return "System fields cannot be retyped."
+        return "System fields cannot be retyped.", None
     default_text = _default_text(conn, field.column)
     default = default_literal(default_text)
     if default_text is not None and default is None:
-        return "Its default is an expression that would not survive the new type."
+        return "Its default is an expression that would not survive the new type.", None
     if (old_kind, new_kind) == (NUMBER, TEXT):
-        return None
+        return None, default
     if (old_kind, new_kind) == (TEXT, NUMBER):
         if default is not None and not _is_number_text(default):
-            return f"Its default {default!r} cannot become a NUMBER."
+            return f"Its default {default!r} cannot become a NUMBER.", None
         if not isinstance(field.column.type, sa.String) or isinstance(field.column.type, sa.Enum):
-            return f"A {field.column.type} column cannot become a NUMBER."
+            return f"A {field.column.type} column cannot become a NUMBER.", None
         values = conn.execute(sa.select(field.column).where(field.column.is_not(None)))
         for (value,) in values:
             if not _is_number_text(value):
-                return f"{value!r} cannot become a NUMBER; no value was changed."
-        return None
-    return f"A {field.type} field cannot become {new_type}."
+                return f"{value!r} cannot become a NUMBER; no value was changed.", None
+        return None, default
+    return f"A {field.type} field cannot become {new_type}.", None
 
 
 _QUOTED_DEFAULT = re.compile(r"\(*'((?:[^']|'')*)'(?:::[\w ]+)?\)*")
@@ -377,13 +377,12 @@ def _plan(conn, current: Collection, collection: dict) -> Plan:
             continue
         if fieldtypes.base_type(spec.type) == field.kind and spec.key not in SYSTEM_TYPES:
             continue  # same storage (TEXT -> URL): only the reported type changes
-        reason = _check_retype(conn, current, spec.key, spec.type)
+        reason, default = _check_retype(conn, current, spec.key, spec.type)
         if reason is None and dialect.name == "sqlite":
             reason = _sqlite_rebuild_problem(conn, current.id)
         if reason:
             errors.append(change_error(spec.key, reason))
         else:
-            default = default_literal(_default_text(conn, field.column))
             retypes.append(Retype(spec.key, field.column, spec.type, default))
     if errors:
         raise CollectionChangeNotSupported(errors)
