@@ -11,14 +11,11 @@ guarantee it.
 from __future__ import annotations
 
 import logging
-import math
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.dialects import mysql, postgresql
 
 from . import dberrors, fieldtypes, metadata
 from .catalog import ID, Catalog, Collection
@@ -29,68 +26,13 @@ from .errors import (
     change_error,
     violation,
 )
-from .fieldtypes import BOOLEAN, DATE, DATETIME, NUMBER, TEXT, TIME
+from .fieldtypes import DATETIME, TEXT
+from .retypes import Retype, check_retype, using
+from .sqltypes import KEY_TEXT, column_type, folds_case, name_problem, supported_types
 
 log = logging.getLogger(__name__)
 
-#: What collections/create accepts, in the order capabilities/get lists it.
-SUPPORTED_TYPES = [
-    "TEXT",
-    "NUMBER",
-    "BOOLEAN",
-    "DATE",
-    "DATETIME",
-    "TIME",
-    "URL",
-    "RICH_TEXT",
-    "IMAGE",
-    "VIDEO",
-    "AUDIO",
-    "DOCUMENT",
-    "LANGUAGE",
-    "PAGE_LINK",
-    "OBJECT",
-    "ANY",
-    "ADDRESS",
-    "RICH_CONTENT",
-    "MEDIA_GALLERY",
-    "ARRAY",
-    "ARRAY_STRING",
-    "ARRAY_DOCUMENT",
-]
 SYSTEM_TYPES = {"_id": TEXT, "_createdDate": DATETIME, "_updatedDate": DATETIME, "_owner": TEXT}
-KEY_TEXT = sa.String(255)  # _id and _owner: indexable on every backend
-MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
-
-
-def column_type(wix_type: str) -> sa.types.TypeEngine:
-    """The SQL type a field of ``wix_type`` is created with (per backend via variants)."""
-    kind = fieldtypes.base_type(wix_type)
-    if kind == TEXT:
-        return sa.Text()
-    if kind == NUMBER:
-        return sa.Double()  # double precision everywhere: no FLOAT(15,2)-style loss
-    if kind == BOOLEAN:
-        return sa.Boolean(create_constraint=False)
-    if kind == DATE:
-        return sa.Date()
-    if kind == DATETIME:
-        return sa.DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
-    if kind == TIME:
-        return sa.Time().with_variant(mysql.TIME(fsp=3), "mysql", "mariadb")
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-
-def supported_types(dialect) -> list[str]:
-    """The Wix types this database can hold: those whose column type it compiles."""
-    supported = []
-    for wix_type in SUPPORTED_TYPES:
-        try:
-            column_type(wix_type).compile(dialect=dialect)
-        except sa.exc.CompileError:
-            continue
-        supported.append(wix_type)
-    return supported
 
 
 @dataclass(frozen=True)
@@ -101,31 +43,12 @@ class FieldSpec:
     description: str | None
 
 
-def _folds_case(dialect) -> bool:
-    """Whether column names that differ only in case are the same column."""
-    return dialect.name in ("sqlite", "mysql", "mariadb")
-
-
-def name_problem(dialect, name: str) -> str | None:
-    """Why ``name`` cannot name a table, column or index here (None: it can)."""
-    mysql_family = dialect.name in ("mysql", "mariadb")
-    # MySQL's dialect reports its alias limit (255); tables and columns stop at 64.
-    limit = MAX_NAME if mysql_family else dialect.max_identifier_length
-    if len(name.encode()) > limit:
-        return f"Names are at most {limit} bytes on this database."
-    if "\x00" in name or (mysql_family and "`" in name):
-        return "This character cannot be used in a name on this database."
-    if dialect.name == "sqlite" and name.lower().startswith("sqlite_"):
-        return "Names starting with sqlite_ are reserved on this database."
-    return None
-
-
 def _field_specs(collection: dict, dialect) -> list[FieldSpec]:
     supported = supported_types(dialect)
     specs, violations, seen = [], [], set()
     for i, f in enumerate(collection.get("fields") or []):
         key, wix_type = f["key"], f["type"]
-        folded = key.casefold() if _folds_case(dialect) else key
+        folded = key.casefold() if folds_case(dialect) else key
         problem = "Duplicate key." if folded in seen else name_problem(dialect, key)
         if problem:
             violations.append(violation(f"collection.fields[{i}].key", key, problem))
@@ -214,100 +137,6 @@ def _table_exists(engine, name: str) -> bool:
 
 # --- update -------------------------------------------------------------------
 
-_NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
-
-
-def _is_number_text(value) -> bool:
-    """Text every database converts to the same finite double."""
-    return (
-        isinstance(value, str)
-        and _NUMBER_TEXT.fullmatch(value) is not None
-        and math.isfinite(float(value))
-    )
-
-
-@dataclass(frozen=True)
-class Retype:
-    key: str
-    column: sa.Column
-    wix_type: str
-    default: str | None  # the column's default value, as text, kept across the change
-
-
-_COLUMNS = sa.table(
-    "COLUMNS",
-    sa.column("TABLE_SCHEMA"),
-    sa.column("TABLE_NAME"),
-    sa.column("COLUMN_NAME"),
-    sa.column("COLUMN_DEFAULT"),
-    schema="information_schema",
-)
-
-
-def _default_text(conn, column: sa.Column) -> str | None:
-    """The SQL of a column's default (None: none). SQLAlchemy does not reflect
-    MariaDB's expression defaults, so MySQL's are read from information_schema."""
-    if conn.dialect.name in ("mysql", "mariadb"):
-        c = _COLUMNS.c
-        text = conn.execute(
-            sa.select(c.COLUMN_DEFAULT).where(
-                c.TABLE_SCHEMA == sa.func.database(),
-                c.TABLE_NAME == column.table.name,
-                c.COLUMN_NAME == column.name,
-            )
-        ).scalar()
-        return None if text in (None, "NULL") else text
-    default = column.server_default
-    return None if default is None else str(getattr(default, "arg", default)).strip()
-
-
-def _check_retype(conn, current: Collection, key: str, new_type: str):
-    """(Why ``key`` cannot become ``new_type`` or None, its default's literal)."""
-    field = current.fields[key]
-    old_kind, new_kind = field.kind, fieldtypes.base_type(new_type)
-    if key in SYSTEM_TYPES:
-        return "System fields cannot be retyped.", None
-    default_text = _default_text(conn, field.column)
-    default = default_literal(default_text)
-    if default_text is not None and default is None:
-        return "Its default is an expression that would not survive the new type.", None
-    if (old_kind, new_kind) == (NUMBER, TEXT):
-        return None, default
-    if (old_kind, new_kind) == (TEXT, NUMBER):
-        if default is not None and not _is_number_text(default):
-            return f"Its default {default!r} cannot become a NUMBER.", None
-        if not isinstance(field.column.type, sa.String) or isinstance(field.column.type, sa.Enum):
-            return f"A {field.column.type} column cannot become a NUMBER.", None
-        values = conn.execute(sa.select(field.column).where(field.column.is_not(None)))
-        for (value,) in values:
-            if not _is_number_text(value):
-                return f"{value!r} cannot become a NUMBER; no value was changed.", None
-        return None, default
-    return f"A {field.type} field cannot become {new_type}.", None
-
-
-_QUOTED_DEFAULT = re.compile(r"\(*'((?:[^']|'')*)'(?:::[\w ]+)?\)*")
-_NUMBER_DEFAULT = re.compile(r"\(*([+-]?[\d.eE+-]+)(?:::[\w ]+)?\)*")
-
-
-def default_literal(text: str | None) -> str | None:
-    """The literal value of a default's SQL, as text (None: no default, or an
-    expression such as now() that is not a plain value)."""
-    if text is None:
-        return None
-    quoted = _QUOTED_DEFAULT.fullmatch(text)
-    if quoted:
-        return quoted.group(1).replace("''", "'")
-    number = _NUMBER_DEFAULT.fullmatch(text)
-    return number.group(1) if number else None
-
-
-def _using(dialect, column: sa.Column, new_type: str) -> str:
-    # PostgreSQL needs USING to convert; the identifier is quoted by SQLAlchemy.
-    quoted = dialect.identifier_preparer.quote(column.name)
-    target = "double precision" if fieldtypes.base_type(new_type) == NUMBER else "text"
-    return f"{quoted}::{target}"
-
 
 @dataclass
 class Plan:
@@ -360,7 +189,7 @@ def _plan(conn, current: Collection, collection: dict) -> Plan:
     adds = [s for s in specs if s.key not in current.fields]
     drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
     violations = []
-    if _folds_case(dialect):  # "Name" cannot be added beside an existing "name"
+    if folds_case(dialect):  # "Name" cannot be added beside an existing "name"
         taken = {c.name.casefold() for c in current.table.columns}
         violations = [
             violation(s.key, s.key, "A column of that name, in other case, exists.")
@@ -377,7 +206,7 @@ def _plan(conn, current: Collection, collection: dict) -> Plan:
             continue
         if fieldtypes.base_type(spec.type) == field.kind and spec.key not in SYSTEM_TYPES:
             continue  # same storage (TEXT -> URL): only the reported type changes
-        reason, default = _check_retype(conn, current, spec.key, spec.type)
+        reason, default = check_retype(conn, current, spec.key, spec.type)
         if reason is None and dialect.name == "sqlite":
             reason = _sqlite_rebuild_problem(conn, current.id)
         if reason:
@@ -444,7 +273,7 @@ def _retype(ops, dialect, retypes: list[Retype], target: tuple) -> None:
             existing_nullable=column.nullable,
             # MariaDB's MODIFY restates the column: its default must be given again.
             existing_server_default=None if redefault else retype.default,
-            postgresql_using=_using(dialect, column, retype.wix_type),
+            postgresql_using=using(dialect, column, retype.wix_type),
         )
         if redefault:
             ops.alter_column(*target, column.name, server_default=retype.default)

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from . import dberrors
 from .catalog import ID, Collection
-from .ddl import name_problem, operations
+from .ddl import operations
 from .errors import ValidationError, violation
+from .sqltypes import name_problem
 
 PRIMARY = "_id_"
 

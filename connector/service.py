@@ -12,7 +12,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask import current_app
 
-from . import config, dberrors, ddl, indexes, writes
+from . import config, dberrors, ddl, indexes, sqltypes, writes
 from .catalog import Catalog, Collection
 from .errors import CollectionChangeNotSupported, CollectionNotFound
 from .filters import UnknownField
@@ -109,7 +109,7 @@ def capabilities() -> dict:
     most = int(current_app.config["CONNECTOR_MAX_INDEXES"])
     return {
         "supportsCollectionModifications": modifiable,
-        "supportedFieldTypes": ddl.supported_types(engine.dialect) if modifiable else [],
+        "supportedFieldTypes": sqltypes.supported_types(engine.dialect) if modifiable else [],
         "indexOptions": {
             "supportsIndexes": True,
             "maxNumberOfRegularIndexesPerCollection": most,
