@@ -36,11 +36,19 @@ class Field:
     column: sa.Column
     expression: sa.ColumnElement
     exact: sa.ColumnElement
+    referenced: str | None = None  # REFERENCE: the collection the id belongs to
 
     @property
     def kind(self) -> str:
         """The storage family (TEXT, NUMBER, ..., OBJECT, ARRAY)."""
+        if self.referenced is not None:  # filters compare the id as its column holds it
+            return fieldtypes.base_type(fieldtypes.sql_wix_type(self.column.type) or "TEXT")
         return fieldtypes.base_type(self.type)
+
+    @property
+    def holds_id(self) -> bool:
+        """Whether values are item ids (strings on the wire whatever the column)."""
+        return self.key == ID or self.referenced is not None
 
     @property
     def sortable(self) -> bool:
@@ -52,14 +60,14 @@ class Field:
 
     def to_database(self, value):
         """``value`` as the column binds it; :class:`fieldtypes.Invalid` when it can't be."""
-        if self.key == ID:
-            return id_to_database(self.column, value)
+        if self.holds_id:
+            return None if value is None else id_to_database(self.column, value)
         return fieldtypes.to_database(self.type, self.column.type, value)
 
     def filter_value(self, value):
         """A filter operand for this field: typed like the field, but it need not
         fit the column (``age > 29.5`` on an integer column is a fine filter)."""
-        if self.key == ID:
+        if self.holds_id:
             return id_to_database(self.column, value)
         value = fieldtypes.filter_operand(self.type, value)
         if self.kind == fieldtypes.NUMBER:
@@ -69,7 +77,7 @@ class Field:
         return value
 
     def to_wire(self, value):
-        if self.key == ID:
+        if self.holds_id:
             return id_to_wire(value)
         return fieldtypes.to_wire(self.type, value, self.column.type)
 
@@ -247,12 +255,30 @@ def build_collection(table: sa.Table, backend, info: metadata.CollectionInfo) ->
         _read_exactly(column.type)
         text = fieldtypes.base_type(wix_type) == fieldtypes.TEXT
         exact = backend.exact_text(column, column) if text and not _is_uuid(column) else column
-        fields[key] = Field(key, wix_type, column, column, exact)
+        referenced = _referenced_collection(column) if key != ID else None
+        if referenced is not None:
+            wix_type = fieldtypes.REFERENCE
+        fields[key] = Field(key, wix_type, column, column, exact, referenced)
     id_field = fields.get(ID)
     if id_field is None:
         return None  # a key of a type the connector cannot carry (BLOB, untyped)
     ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
     return Collection(table.name, table, ordered, id_field, read_only, backend, info)
+
+
+def _referenced_collection(column: sa.Column) -> str | None:
+    """The collection a column refers to: a one-column foreign key to the one-column
+    primary key of a table the connector serves (other foreign keys are plain values)."""
+    for fk in column.foreign_keys:
+        target = fk.column
+        if (
+            len(fk.constraint.columns) == 1
+            and target.primary_key
+            and len(target.table.primary_key.columns) == 1
+            and not metadata.is_internal(target.table.name)
+        ):
+            return target.table.name
+    return None
 
 
 def _is_uuid(column) -> bool:

@@ -22,11 +22,12 @@ from .catalog import ID, Catalog, Collection
 from .errors import (
     CollectionAlreadyExists,
     CollectionChangeNotSupported,
+    CollectionNotFound,
     ValidationError,
     change_error,
     violation,
 )
-from .fieldtypes import DATETIME, TEXT
+from .fieldtypes import DATETIME, REFERENCE, TEXT
 from .retypes import Retype, check_retype, using
 from .sqltypes import KEY_TEXT, column_type, folds_case, name_problem, supported_types
 
@@ -41,9 +42,35 @@ class FieldSpec:
     type: str
     display_name: str | None
     description: str | None
+    # REFERENCE: (referenced table, its key column, that column's type)
+    reference: tuple[str, str, sa.types.TypeEngine] | None = None
 
 
-def _field_specs(collection: dict, dialect) -> list[FieldSpec]:
+def _reference(collection: dict, f: dict, i: int, catalog: Catalog):
+    """(table, key column, key type) a REFERENCE field refers to; the referenced
+    collection must exist, or be the collection itself."""
+    options = f.get("singleReferenceOptions") or {}
+    target = options.get("referencedCollectionId") if isinstance(options, dict) else None
+    path = f"collection.fields[{i}].singleReferenceOptions.referencedCollectionId"
+    if not isinstance(target, str) or not target:
+        raise ValidationError(
+            [violation(path, target, "A REFERENCE field names the collection it refers to.")]
+        )
+    if target == collection["id"]:
+        return target, ID, KEY_TEXT
+    try:
+        referenced = catalog.get(target)
+    except CollectionNotFound:
+        raise ValidationError([violation(path, target, "No such collection.")]) from None
+    if referenced.read_only:
+        raise ValidationError(
+            [violation(path, target, "A read-only collection has no key to refer to.")]
+        )
+    key_column = referenced.id_field.column
+    return target, key_column.name, key_column.type
+
+
+def _field_specs(collection: dict, dialect, catalog: Catalog) -> list[FieldSpec]:
     supported = supported_types(dialect)
     specs, violations, seen = [], [], set()
     for i, f in enumerate(collection.get("fields") or []):
@@ -61,7 +88,10 @@ def _field_specs(collection: dict, dialect) -> list[FieldSpec]:
                 )
             )
         seen.add(folded)
-        specs.append(FieldSpec(key, wix_type, f.get("displayName"), f.get("description")))
+        reference = _reference(collection, f, i, catalog) if wix_type == REFERENCE else None
+        specs.append(
+            FieldSpec(key, wix_type, f.get("displayName"), f.get("description"), reference)
+        )
     if violations:
         raise ValidationError(violations)
     return specs
@@ -77,6 +107,11 @@ def _new_column(spec: FieldSpec, column_key: str) -> sa.Column:
         return sa.Column(column_key, KEY_TEXT, primary_key=True)
     if spec.key == "_owner":
         return sa.Column(column_key, KEY_TEXT)
+    if spec.reference is not None:
+        table, key_column, key_type = spec.reference
+        # A removed item leaves no dangling id: the reference becomes null.
+        foreign_key = sa.ForeignKey(f"{table}.{key_column}", ondelete="SET NULL")
+        return sa.Column(column_key, key_type, foreign_key)
     return sa.Column(column_key, column_type(spec.type))
 
 
@@ -116,7 +151,7 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
         raise CollectionChangeNotSupported(
             [], f"{collection_id!r} is not among the tables this connector serves."
         )
-    specs = _with_system_fields(_field_specs(collection, engine.dialect))
+    specs = _with_system_fields(_field_specs(collection, engine.dialect, catalog))
     if _table_exists(engine, collection_id):
         raise CollectionAlreadyExists(collection_id)
     columns = [_new_column(s, s.key) for s in specs]
@@ -125,6 +160,18 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
         metadata.save_collection_info(conn, collection_id, _info(collection, specs))
     catalog.forget(collection_id)
     return catalog.refresh(collection_id)
+
+
+def _referring_fields(engine, table_name: str) -> list[str]:
+    """ "table.column" of every foreign key from another table to ``table_name``."""
+    inspector = sa.inspect(engine)
+    return [
+        f"{other}.{'.'.join(fk['constrained_columns'])}"
+        for other in inspector.get_table_names()
+        if other != table_name
+        for fk in inspector.get_foreign_keys(other)
+        if fk["referred_table"] == table_name
+    ]
 
 
 def _table_exists(engine, name: str) -> bool:
@@ -156,7 +203,7 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
     if current.is_view:
         raise CollectionChangeNotSupported([], "A view's structure cannot be changed.")
     with engine.connect() as conn:
-        plan = _plan(conn, current, collection)
+        plan = _plan(conn, current, collection, catalog)
     try:
         with engine.begin() as conn:
             _apply(conn, collection_id, plan)
@@ -182,9 +229,9 @@ def _transactional_ddl(dialect) -> bool:
     return dialect.name in ("postgresql", "sqlite")
 
 
-def _plan(conn, current: Collection, collection: dict) -> Plan:
+def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan:
     dialect = conn.dialect
-    specs = _field_specs(collection, dialect)
+    specs = _field_specs(collection, dialect, catalog)
     requested = {s.key: s for s in specs}
     adds = [s for s in specs if s.key not in current.fields]
     drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
@@ -284,6 +331,12 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
     current = catalog.refresh(collection_id)
     if current.is_view:
         raise CollectionChangeNotSupported([], "A view cannot be deleted as a collection.")
+    referring = _referring_fields(engine, collection_id)
+    if referring:
+        raise CollectionChangeNotSupported(
+            [change_error(f, "This field refers to the collection.") for f in referring],
+            "Other collections refer to this one; remove those fields first.",
+        )
     with engine.begin() as conn:
         operations(conn).drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)

@@ -29,8 +29,10 @@ def describe_field(collection: Collection, field: Field) -> dict:
     }
     if info is not None and info.description:
         described["description"] = info.description
+    described["type"] = fieldtypes.TEXT if field.key == ID else field.type
+    if field.referenced is not None:
+        described["singleReferenceOptions"] = {"referencedCollectionId": field.referenced}
     described.update(
-        type=fieldtypes.TEXT if field.key == ID else field.type,
         encrypted=False,
         capabilities={
             "sortable": operators.sortable(field.kind),

@@ -24,6 +24,7 @@ DATE = "DATE"
 TIME = "TIME"
 OBJECT = "OBJECT"
 ARRAY = "ARRAY"
+REFERENCE = "REFERENCE"  # a column holding another collection's item id
 
 #: Wix types stored in a text column: the value is text, Wix shows it differently.
 TEXT_LIKE = frozenset(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from . import references
 from .catalog import ID, Collection
 from .cursors import CursorSigner, decode_key, encode_key
 from .errors import BadRequest, ValidationError, violation
@@ -104,12 +105,25 @@ def page_bounds(paging: dict | None) -> tuple[int, int]:
     return (DEFAULT_LIMIT if limit is None else limit), (paging.get("offset") or 0)
 
 
-def query(conn, collection: Collection, request: dict, signer: CursorSigner) -> dict:
-    """The response of items/query for a validated ``request``."""
+def query(conn, collection: Collection, request: dict, signer: CursorSigner, collections) -> dict:
+    """The response of items/query for a validated ``request``.
+
+    :param collections: looks up other collections (``Catalog.get``), for the
+        referenced items ``includeReferencedItems`` asks for.
+    """
     q = request.get("query") or {}
     cursor_paging = q.get("cursorPaging")
     if cursor_paging is not None:
-        return _cursor_page(conn, collection, q, cursor_paging, request, signer)
+        response = _cursor_page(conn, collection, q, cursor_paging, request, signer)
+    else:
+        response = _offset_page(conn, collection, q, request)
+    includes = request.get("includeReferencedItems")
+    if includes:
+        references.include(conn, collection, response["items"], includes, collections)
+    return response
+
+
+def _offset_page(conn, collection: Collection, q: dict, request: dict) -> dict:
     limit, offset = page_bounds(q.get("paging"))
     where = compiler_for(collection).compile(q.get("filter"))
     keys = with_id(sort_keys(collection.fields.get, q.get("sort")), collection)

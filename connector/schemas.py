@@ -146,6 +146,7 @@ class FieldSpec(_Base):
     description = mf.String(allow_none=True)
     type = mf.String(required=True)
     encrypted = mf.Boolean(allow_none=True)
+    singleReferenceOptions = mf.Dict(allow_none=True)
 
 
 class CollectionSpec(_Base):

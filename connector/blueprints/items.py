@@ -14,7 +14,7 @@ bp = Blueprint("items", __name__, url_prefix="/v3/items")
 @endpoint(schemas.QueryRequest)
 def query(args):
     signer = current_app.extensions["connector.cursors"]
-    return service.read(args["collectionId"], queries.query, args, signer)
+    return service.read(args["collectionId"], queries.query, args, signer, service.catalog().get)
 
 
 @bp.post("/count")
