@@ -50,8 +50,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.extensions["connector.cursors"] = CursorSigner(secret)
 
     register_error_handlers(app)
-    from .blueprints import capabilities, collections, indexes, items
+    from .blueprints import capabilities, collections, indexes, items, references
 
-    for blueprint in (items.bp, collections.bp, capabilities.bp, indexes.bp):
+    for blueprint in (items.bp, references.bp, collections.bp, capabilities.bp, indexes.bp):
         app.register_blueprint(blueprint)
     return app

@@ -82,6 +82,39 @@ class Field:
         return fieldtypes.to_wire(self.type, value, self.column.type)
 
 
+@dataclass(frozen=True)
+class MultiReference:
+    """A MULTI_REFERENCE field: references kept in a join table, not in the item.
+
+    ``near`` holds this collection's item ids, ``far`` the referenced collection's,
+    ``created`` when each reference was made (the order references come in).
+    """
+
+    key: str
+    referenced: str
+    join: sa.Table
+    near: sa.Column
+    far: sa.Column
+    created: sa.Column | None
+    reverse_key: str | None = None
+    type: str = fieldtypes.MULTI_REFERENCE
+    kind: str = fieldtypes.MULTI_REFERENCE
+    column: None = None
+    expression: None = None
+    exact: None = None
+
+    def has(self, id_column: sa.Column, values: list, *, every: bool):
+        """Items referring to some (or, ``every``, all) of the ids ``values``."""
+        ids = [id_to_database(self.far, v) for v in values]
+
+        def refers_to(wanted):
+            return sa.exists().where(self.near == id_column, self.far.in_(wanted))
+
+        if not ids:
+            return sa.false()
+        return sa.and_(*(refers_to([i]) for i in ids)) if every else refers_to(ids)
+
+
 @dataclass
 class Collection:
     """A table (or view) served as a Wix collection."""
@@ -94,6 +127,7 @@ class Collection:
     backend: backends.Backend
     info: metadata.CollectionInfo = field(default_factory=metadata.CollectionInfo)
     is_view: bool = False
+    multi: dict[str, MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
 
     def row_to_item(self, row) -> dict:
@@ -106,9 +140,17 @@ class Collection:
             item[key] = f.to_wire(value)
         return item
 
+    def target(self, key: str):
+        """A field or MULTI_REFERENCE field by key, for filters (None: unknown)."""
+        return self.fields.get(key) or self.multi.get(key)
+
     def select_fields(self, keys=None):
         """Labelled columns for ``keys`` (all fields when None), ``_id`` always first."""
-        chosen = list(self.fields) if not keys else [ID, *(k for k in keys if k != ID)]
+        chosen = (
+            list(self.fields)
+            if not keys
+            else [ID, *(k for k in keys if k != ID and k in self.fields)]
+        )
         return [self.fields[k].expression.label(k) for k in dict.fromkeys(chosen)]
 
 
@@ -192,6 +234,11 @@ class Catalog:
         """Drop a collection from the cache (after its schema or metadata changed)."""
         self._cache.pop(collection_id, None)
 
+    def forget_all(self) -> None:
+        """Drop every cached collection (after a schema change that may touch
+        several: a join table gives two collections a field)."""
+        self._cache.clear()
+
     def collection_ids(self) -> list[str]:
         """Every table and view that may be served, by name."""
         inspector = sa.inspect(self.engine)
@@ -225,7 +272,9 @@ class Catalog:
             if getattr(conn.dialect, "is_mariadb", False) and collection_id in tables:
                 _mark_mariadb_json(conn, table)
             info = metadata.collection_info(conn, collection_id)
-        collection = build_collection(table, backend, info)
+            collection = build_collection(table, backend, info)
+            if collection is not None:
+                collection.multi = _multi_references(conn, collection_id)
         if collection is not None and is_view:
             collection.is_view = collection.read_only = True
         return collection
@@ -264,6 +313,25 @@ def build_collection(table: sa.Table, backend, info: metadata.CollectionInfo) ->
         return None  # a key of a type the connector cannot carry (BLOB, untyped)
     ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
     return Collection(table.name, table, ordered, id_field, read_only, backend, info)
+
+
+def _multi_references(conn, collection_id: str) -> dict[str, MultiReference]:
+    found = {}
+    for info in metadata.join_infos(conn, collection_id):
+        try:
+            join = sa.Table(info.join_table, sa.MetaData(), autoload_with=conn)
+        except sa.exc.NoSuchTableError:
+            continue  # dropped by another tool: nothing to serve
+        found[info.field_key] = MultiReference(
+            info.field_key,
+            info.referenced_collection,
+            join,
+            join.c[info.near_column],
+            join.c[info.far_column],
+            join.c.get("created"),
+            info.reverse_field_key,
+        )
+    return found
 
 
 def _referenced_collection(column: sa.Column) -> str | None:

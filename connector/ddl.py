@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 
-from . import dberrors, fieldtypes, metadata
+from . import dberrors, fieldtypes, joins, metadata
 from .catalog import ID, Catalog, Collection
 from .errors import (
     CollectionAlreadyExists,
@@ -27,7 +27,7 @@ from .errors import (
     change_error,
     violation,
 )
-from .fieldtypes import DATETIME, REFERENCE, TEXT
+from .fieldtypes import DATETIME, MULTI_REFERENCE, REFERENCE, TEXT
 from .retypes import Retype, check_retype, using
 from .sqltypes import KEY_TEXT, column_type, folds_case, name_problem, supported_types
 
@@ -42,16 +42,22 @@ class FieldSpec:
     type: str
     display_name: str | None
     description: str | None
-    # REFERENCE: (referenced table, its key column, that column's type)
+    # REFERENCE, MULTI_REFERENCE: (referenced table, its key column, that column's type)
     reference: tuple[str, str, sa.types.TypeEngine] | None = None
+    # MULTI_REFERENCE: (field key, display name) of the referenced collection's side
+    reverse: tuple[str, str | None] | None = None
+
+    @property
+    def is_column(self) -> bool:
+        return self.type != MULTI_REFERENCE
 
 
-def _reference(collection: dict, f: dict, i: int, catalog: Catalog):
-    """(table, key column, key type) a REFERENCE field refers to; the referenced
+def _reference(collection: dict, f: dict, i: int, catalog: Catalog, options_key: str):
+    """(table, key column, key type) a reference field refers to; the referenced
     collection must exist, or be the collection itself."""
-    options = f.get("singleReferenceOptions") or {}
+    options = f.get(options_key) or {}
     target = options.get("referencedCollectionId") if isinstance(options, dict) else None
-    path = f"collection.fields[{i}].singleReferenceOptions.referencedCollectionId"
+    path = f"collection.fields[{i}].{options_key}.referencedCollectionId"
     if not isinstance(target, str) or not target:
         raise ValidationError(
             [violation(path, target, "A REFERENCE field names the collection it refers to.")]
@@ -88,9 +94,19 @@ def _field_specs(collection: dict, dialect, catalog: Catalog) -> list[FieldSpec]
                 )
             )
         seen.add(folded)
-        reference = _reference(collection, f, i, catalog) if wix_type == REFERENCE else None
+        reference, reverse = None, None
+        if wix_type == REFERENCE:
+            reference = _reference(collection, f, i, catalog, "singleReferenceOptions")
+        elif wix_type == MULTI_REFERENCE:
+            reference = _reference(collection, f, i, catalog, "multiReferenceOptions")
+            options = f.get("multiReferenceOptions") or {}
+            if options.get("referencedCollectionFieldKey"):
+                reverse = (
+                    options["referencedCollectionFieldKey"],
+                    options.get("referencedCollectionFieldDisplayName"),
+                )
         specs.append(
-            FieldSpec(key, wix_type, f.get("displayName"), f.get("description"), reference)
+            FieldSpec(key, wix_type, f.get("displayName"), f.get("description"), reference, reverse)
         )
     if violations:
         raise ValidationError(violations)
@@ -154,21 +170,38 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
     specs = _with_system_fields(_field_specs(collection, engine.dialect, catalog))
     if _table_exists(engine, collection_id):
         raise CollectionAlreadyExists(collection_id)
-    columns = [_new_column(s, s.key) for s in specs]
+    columns = [_new_column(s, s.key) for s in specs if s.is_column]
     with engine.begin() as conn:
-        operations(conn).create_table(collection_id, *columns)
+        ops = operations(conn)
+        ops.create_table(collection_id, *columns)
         metadata.save_collection_info(conn, collection_id, _info(collection, specs))
-    catalog.forget(collection_id)
+        for spec in specs:
+            if not spec.is_column:
+                _create_join(ops, conn, collection_id, spec)
+    catalog.forget_all()
     return catalog.refresh(collection_id)
 
 
+def _create_join(ops, conn, collection_id: str, spec: FieldSpec) -> None:
+    joins.create_join(
+        ops,
+        conn,
+        collection_id=collection_id,
+        key=spec.key,
+        near=(ID, KEY_TEXT),
+        far=spec.reference,
+        reverse=spec.reverse,
+    )
+
+
 def _referring_fields(engine, table_name: str) -> list[str]:
-    """ "table.column" of every foreign key from another table to ``table_name``."""
+    """ "table.column" of every foreign key from another table to ``table_name``
+    (join tables of MULTI_REFERENCE fields are the connector's, dropped with it)."""
     inspector = sa.inspect(engine)
     return [
         f"{other}.{'.'.join(fk['constrained_columns'])}"
         for other in inspector.get_table_names()
-        if other != table_name
+        if other != table_name and not metadata.is_internal(other)
         for fk in inspector.get_foreign_keys(other)
         if fk["referred_table"] == table_name
     ]
@@ -193,6 +226,8 @@ class Plan:
     retypes: list[Retype]
     drops: list
     info: metadata.CollectionInfo
+    join_adds: list[FieldSpec]  # MULTI_REFERENCE fields: join tables to create
+    join_drops: list[str]  # join tables to drop (with both directions' fields)
 
 
 def update(engine, catalog: Catalog, collection: dict) -> Collection:
@@ -221,7 +256,7 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
             ),
         ) from None
     finally:
-        catalog.forget(collection_id)
+        catalog.forget_all()
     return catalog.refresh(collection_id)
 
 
@@ -233,8 +268,10 @@ def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan
     dialect = conn.dialect
     specs = _field_specs(collection, dialect, catalog)
     requested = {s.key: s for s in specs}
-    adds = [s for s in specs if s.key not in current.fields]
+    adds = [s for s in specs if s.is_column and s.key not in current.fields]
     drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
+    join_adds = [s for s in specs if not s.is_column and s.key not in current.multi]
+    join_drops = sorted({m.join.name for k, m in current.multi.items() if k not in requested})
     violations = []
     if folds_case(dialect):  # "Name" cannot be added beside an existing "name"
         taken = {c.name.casefold() for c in current.table.columns}
@@ -265,7 +302,7 @@ def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan
     info = _info(collection, specs, current.info)
     for dropped in drops:
         info.fields.pop(dropped.key, None)
-    return Plan(adds, retypes, drops, info)
+    return Plan(adds, retypes, drops, info, join_adds, join_drops)
 
 
 _SQLITE_MASTER = sa.table(
@@ -300,8 +337,12 @@ def _apply(conn, table_name: str, plan: Plan) -> None:
             _retype(batch, conn.dialect, plan.retypes, ())
     else:
         _retype(ops, conn.dialect, plan.retypes, (table_name,))
+    for spec in plan.join_adds:
+        _create_join(ops, conn, table_name, spec)
     for field in plan.drops:
         ops.drop_column(table_name, field.column.name)
+    for join_table in plan.join_drops:
+        joins.drop_join(ops, conn, join_table)
     metadata.save_collection_info(conn, table_name, plan.info)
 
 
@@ -338,6 +379,10 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
             "Other collections refer to this one; remove those fields first.",
         )
     with engine.begin() as conn:
-        operations(conn).drop_table(collection_id)
+        ops = operations(conn)
+        touching = metadata.joins_touching(conn, collection_id)
+        for join_table in touching:  # both directions' fields go with their join table
+            joins.drop_join(ops, conn, join_table)
+        ops.drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
-    catalog.forget(collection_id)
+    catalog.forget_all()

@@ -5,10 +5,11 @@ operations the connector really implements, permissions and paging mode."""
 from __future__ import annotations
 
 from . import fieldtypes, operators
-from .catalog import ID, Collection, Field
+from .catalog import ID, Collection, Field, MultiReference
 
 READ_OPERATIONS = ["QUERY", "COUNT", "AGGREGATE", "DISTINCT"]
 WRITE_OPERATIONS = ["INSERT", "UPDATE", "REMOVE", "TRUNCATE"]
+REFERENCE_OPERATIONS = ["QUERY_REFERENCED", "INSERT_REFERENCES", "REMOVE_REFERENCES"]
 SYSTEM_DISPLAY_NAMES = {
     "_id": "ID",
     "_createdDate": "Created Date",
@@ -42,13 +43,35 @@ def describe_field(collection: Collection, field: Field) -> dict:
     return described
 
 
+def describe_multi_reference(collection: Collection, multi: MultiReference) -> dict:
+    """A MULTI_REFERENCE field: its references live in a join table."""
+    info = collection.info.fields.get(multi.key)
+    options = {"referencedCollectionId": multi.referenced}
+    if multi.reverse_key:
+        options["referencedCollectionFieldKey"] = multi.reverse_key
+    return {
+        "key": multi.key,
+        "displayName": (info and info.display_name) or multi.key,
+        "type": fieldtypes.MULTI_REFERENCE,
+        "multiReferenceOptions": options,
+        "encrypted": False,
+        "capabilities": {
+            "sortable": False,
+            "queryOperators": operators.capabilities(fieldtypes.MULTI_REFERENCE),
+        },
+    }
+
+
 def describe(collection: Collection) -> dict:
     """The collection as collections/get reports it."""
     operations = READ_OPERATIONS + ([] if collection.read_only else WRITE_OPERATIONS)
+    if collection.multi and not collection.read_only:
+        operations = operations + REFERENCE_OPERATIONS
     return {
         "id": collection.id,
         "displayName": collection.info.display_name or collection.id,
-        "fields": [describe_field(collection, f) for f in collection.fields.values()],
+        "fields": [describe_field(collection, f) for f in collection.fields.values()]
+        + [describe_multi_reference(collection, m) for m in collection.multi.values()],
         "capabilities": {"dataOperations": operations},
         "permissions": dict(collection.info.permissions),
         "pagingMode": PAGING_MODE,

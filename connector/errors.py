@@ -92,6 +92,24 @@ def change_error(field_key: str, message: str) -> dict:
     return {"fieldKey": field_key, "message": message}
 
 
+class ReferenceNotFound(ConnectorError):
+    code = "REFERENCE_NOT_FOUND"
+    status = 404
+    message = "The requested reference was not found."
+
+    def __init__(self, referringItemId, referencedItemId):  # noqa: N803 - the wire's names
+        super().__init__(referringItemId=referringItemId, referencedItemId=referencedItemId)
+
+
+class ReferenceAlreadyExists(ConnectorError):
+    code = "REFERENCE_ALREADY_EXISTS"
+    status = 409
+    message = "The requested reference already exists for the referring item."
+
+    def __init__(self, referringItemId, referencedItemId):  # noqa: N803 - the wire's names
+        super().__init__(referringItemId=referringItemId, referencedItemId=referencedItemId)
+
+
 class ReadOnlyCollection(ConnectorError):
     message = "The collection is read-only."
 

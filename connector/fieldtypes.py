@@ -25,6 +25,7 @@ TIME = "TIME"
 OBJECT = "OBJECT"
 ARRAY = "ARRAY"
 REFERENCE = "REFERENCE"  # a column holding another collection's item id
+MULTI_REFERENCE = "MULTI_REFERENCE"  # ids of another collection, kept in a join table
 
 #: Wix types stored in a text column: the value is text, Wix shows it differently.
 TEXT_LIKE = frozenset(

@@ -63,10 +63,12 @@ _PATH_KINDS = {TEXT: "string", NUMBER: "number", BOOLEAN: "boolean"}
 
 
 class Context:
-    """What operator builders need: the backend, and value conversion."""
+    """What operator builders need: the backend, value conversion, and the
+    collection's key column (that MULTI_REFERENCE filters correlate with)."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, id_column=None):
         self.backend = backend
+        self.id_column = id_column
 
     def value(self, target, value):
         return target.filter_value(value)
@@ -84,9 +86,9 @@ class FilterCompiler:
     :param backend: the ``backends.Backend`` of the database.
     """
 
-    def __init__(self, resolve: Callable, backend):
+    def __init__(self, resolve: Callable, backend, id_column=None):
         self.resolve = resolve
-        self.ctx = Context(backend)
+        self.ctx = Context(backend, id_column)
         self.conditions = 0
 
     def compile(self, filter_, path: str = "query.filter") -> sa.ColumnElement:

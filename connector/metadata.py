@@ -37,6 +37,18 @@ collections = sa.Table(
     sa.Column("permissions", sa.Text),  # JSON: {"insert", "update", "remove", "read"}
 )
 
+references = sa.Table(
+    "_connector_references",
+    metadata,
+    sa.Column("collection_id", sa.String(255), primary_key=True),
+    sa.Column("field_key", sa.String(255), primary_key=True),
+    sa.Column("referenced_collection", sa.String(255), nullable=False),
+    sa.Column("join_table", sa.String(255), nullable=False),
+    sa.Column("near_column", sa.String(64), nullable=False),  # this collection's side
+    sa.Column("far_column", sa.String(64), nullable=False),  # the referenced side
+    sa.Column("reverse_field_key", sa.String(255)),
+)
+
 settings = sa.Table(
     "_connector_settings",
     metadata,
@@ -113,6 +125,88 @@ def save_collection_info(conn: Connection, collection_id: str, info: CollectionI
                 for key, f in info.fields.items()
             ],
         )
+
+
+@dataclass(frozen=True)
+class JoinInfo:
+    """Where a MULTI_REFERENCE field's references live."""
+
+    field_key: str
+    referenced_collection: str
+    join_table: str
+    near_column: str
+    far_column: str
+    reverse_field_key: str | None = None
+
+
+def join_infos(conn: Connection, collection_id: str) -> list[JoinInfo]:
+    """The MULTI_REFERENCE fields recorded for a collection."""
+    r = references.c
+    rows = conn.execute(
+        sa.select(
+            r.field_key,
+            r.referenced_collection,
+            r.join_table,
+            r.near_column,
+            r.far_column,
+            r.reverse_field_key,
+        )
+        .where(r.collection_id == collection_id)
+        .order_by(r.field_key)
+    )
+    return [JoinInfo(*row) for row in rows]
+
+
+def joins_touching(conn: Connection, collection_id: str) -> list[str]:
+    """The join tables with this collection on either side."""
+    r = references.c
+    rows = conn.execute(
+        sa.select(r.join_table).where(
+            sa.or_(r.collection_id == collection_id, r.referenced_collection == collection_id)
+        )
+    )
+    return sorted(set(rows.scalars()))
+
+
+def record_join(conn: Connection, collection_id: str, info: JoinInfo) -> None:
+    conn.execute(
+        references.insert().values(
+            collection_id=collection_id,
+            field_key=info.field_key,
+            referenced_collection=info.referenced_collection,
+            join_table=info.join_table,
+            near_column=info.near_column,
+            far_column=info.far_column,
+            reverse_field_key=info.reverse_field_key,
+        )
+    )
+
+
+def forget_join(conn: Connection, join_table: str) -> None:
+    """Remove both directions' records of a join table (and their fields' names)."""
+    r = references.c
+    sides = conn.execute(sa.select(r.collection_id, r.field_key).where(r.join_table == join_table))
+    for collection_id, field_key in sides.all():
+        conn.execute(
+            fields.delete().where(
+                fields.c.collection_id == collection_id, fields.c.field_key == field_key
+            )
+        )
+    conn.execute(references.delete().where(r.join_table == join_table))
+
+
+def set_field_info(conn: Connection, collection_id: str, field_key: str, info: FieldInfo) -> None:
+    """Record one field's metadata, replacing what was there."""
+    key = {"collection_id": collection_id, "field_key": field_key}
+    conn.execute(fields.delete().filter_by(**key))
+    conn.execute(
+        fields.insert().values(
+            **key,
+            wix_type=info.wix_type,
+            display_name=info.display_name,
+            description=info.description,
+        )
+    )
 
 
 def forget_collection(conn: Connection, collection_id: str) -> None:

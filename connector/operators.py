@@ -15,7 +15,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from .backends import like_pattern
-from .fieldtypes import ARRAY, DATE, DATETIME, NUMBER, OBJECT, TEXT, TIME, Invalid
+from .fieldtypes import ARRAY, DATE, DATETIME, MULTI_REFERENCE, NUMBER, OBJECT, TEXT, TIME, Invalid
 from .fieldtypes import SCALAR_KINDS as SCALAR
 
 ORDERED = frozenset({TEXT, NUMBER, DATETIME, DATE, TIME})
@@ -126,6 +126,8 @@ def _nin(ctx, target, value):
 
 def _has_some(ctx, target, value):
     values = _list(value)
+    if target.kind == MULTI_REFERENCE:
+        return target.has(ctx.id_column, values, every=False)
     if target.kind in JSON:
         return sa.or_(
             sa.false(), *(ctx.backend.json_array_has(target.expression, v) for v in values)
@@ -137,6 +139,8 @@ def _has_all(ctx, target, value):
     values = _list(value)
     if not values:
         return sa.false()
+    if target.kind == MULTI_REFERENCE:
+        return target.has(ctx.id_column, values, every=True)
     if target.kind in JSON:
         return sa.and_(*(ctx.backend.json_array_has(target.expression, v) for v in values))
     return sa.and_(*(_eq(ctx, target, v) for v in values))
@@ -238,8 +242,8 @@ OPERATORS: dict[str, Operator] = {
         Operator("$lte", "LTE", ORDERED, _ordering(lambda a, b: a <= b)),
         Operator("$in", "EQ", SCALAR, _in),
         Operator("$nin", "NE", SCALAR, _nin),
-        Operator("$hasSome", "HAS_SOME", ANY_KIND, _has_some),
-        Operator("$hasAll", "HAS_ALL", ANY_KIND, _has_all),
+        Operator("$hasSome", "HAS_SOME", ANY_KIND | {MULTI_REFERENCE}, _has_some),
+        Operator("$hasAll", "HAS_ALL", ANY_KIND | {MULTI_REFERENCE}, _has_all),
         Operator("$contains", "CONTAINS", frozenset({TEXT}), _like(True, True)),
         Operator("$startsWith", "STARTS_WITH", frozenset({TEXT}), _like(False, True)),
         Operator("$endsWith", "ENDS_WITH", frozenset({TEXT}), _like(True, False)),

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from . import references
 from .catalog import ID, Collection
 from .cursors import CursorSigner, decode_key, encode_key
 from .errors import BadRequest, ValidationError, violation
@@ -23,7 +22,7 @@ DEFAULT_LIMIT = 50
 
 def compiler_for(collection: Collection) -> FilterCompiler:
     """A filter compiler over the collection's fields."""
-    return FilterCompiler(collection.fields.get, collection.backend)
+    return FilterCompiler(collection.target, collection.backend, collection.id_field.column)
 
 
 @dataclass(frozen=True)
@@ -86,9 +85,10 @@ def with_id(keys: list[SortKey], collection: Collection) -> list[SortKey]:
 
 
 def projection(collection: Collection, fields: list[str] | None) -> list[str] | None:
-    """The validated field keys to return (None: all of them)."""
+    """The validated field keys to return (None: all of them). MULTI_REFERENCE
+    fields are not part of items: naming them is allowed and returns nothing."""
     for key in fields or []:
-        if key not in collection.fields:
+        if collection.target(key) is None:
             raise UnknownField(key)
     return list(fields) if fields else None
 
@@ -105,22 +105,14 @@ def page_bounds(paging: dict | None) -> tuple[int, int]:
     return (DEFAULT_LIMIT if limit is None else limit), (paging.get("offset") or 0)
 
 
-def query(conn, collection: Collection, request: dict, signer: CursorSigner, collections) -> dict:
-    """The response of items/query for a validated ``request``.
-
-    :param collections: looks up other collections (``Catalog.get``), for the
-        referenced items ``includeReferencedItems`` asks for.
-    """
+def query(conn, collection: Collection, request: dict, signer: CursorSigner) -> dict:
+    """The response of items/query for a validated ``request`` (referenced items
+    are included by ``references.query_items``)."""
     q = request.get("query") or {}
     cursor_paging = q.get("cursorPaging")
     if cursor_paging is not None:
-        response = _cursor_page(conn, collection, q, cursor_paging, request, signer)
-    else:
-        response = _offset_page(conn, collection, q, request)
-    includes = request.get("includeReferencedItems")
-    if includes:
-        references.include(conn, collection, response["items"], includes, collections)
-    return response
+        return _cursor_page(conn, collection, q, cursor_paging, request, signer)
+    return _offset_page(conn, collection, q, request)
 
 
 def _offset_page(conn, collection: Collection, q: dict, request: dict) -> dict:
@@ -192,14 +184,14 @@ def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
         rows.reverse()
     metadata = {
         "count": len(rows),
-        "cursors": _cursors(state, rows, key_labels, more, backward, signer),
+        "cursors": cursors_for(state, rows, key_labels, more, backward, signer),
     }
     if request.get("returnTotalCount"):
         metadata["total"] = _total(conn, collection, where)
     return {"items": [collection.row_to_item(row) for row in rows], "pagingMetadata": metadata}
 
 
-def _cursors(state, rows, key_labels, more, backward, signer) -> dict:
+def cursors_for(state, rows, key_labels, more, backward, signer) -> dict:
     """``next`` when rows follow this page, ``prev`` when rows precede it."""
 
     def cursor_at(row, direction):

@@ -147,6 +147,7 @@ class FieldSpec(_Base):
     type = mf.String(required=True)
     encrypted = mf.Boolean(allow_none=True)
     singleReferenceOptions = mf.Dict(allow_none=True)
+    multiReferenceOptions = mf.Dict(allow_none=True)
 
 
 class CollectionSpec(_Base):
@@ -191,3 +192,23 @@ class IndexCreateRequest(_CollectionRequest):
 
 class IndexRemoveRequest(_CollectionRequest):
     indexName = mf.String(required=True)
+
+
+# --- references -------------------------------------------------------------------
+
+
+class QueryReferencedRequest(_CollectionRequest):
+    referringFieldKey = mf.String(required=True)
+    referringItemIds = mf.List(mf.Raw(), load_default=list, allow_none=True)
+    referencedItemIds = mf.List(mf.Raw(), load_default=list, allow_none=True)
+    order = mf.String(load_default="ASC", allow_none=True, validate=validate.OneOf(["ASC", "DESC"]))
+    paging = mf.Nested(Paging, allow_none=True)
+    cursorPaging = mf.Nested(CursorPaging, allow_none=True)
+    returnTotalCount = mf.Boolean(load_default=False, allow_none=True)
+    includeReferencedItems = mf.Boolean(load_default=True, allow_none=True)
+    fieldsToReturn = mf.List(mf.String(), allow_none=True)
+
+
+class ReferencesRequest(_CollectionRequest):
+    referringFieldKey = mf.String(required=True)
+    references = mf.List(mf.Raw(), required=True, validate=validate.Length(max=MAX_ITEMS))

@@ -14,7 +14,7 @@ from flask import current_app
 
 from . import config, dberrors, ddl, indexes, sqltypes, writes
 from .catalog import Catalog, Collection
-from .errors import CollectionChangeNotSupported, CollectionNotFound
+from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
 from .filters import UnknownField
 
 
@@ -132,3 +132,30 @@ def create_index(collection_id: str, spec: dict) -> dict:
 def remove_index(collection_id: str, name: str) -> None:
     _schema_changes_allowed()
     indexes.remove_index(catalog().engine, catalog().get(collection_id), name)
+
+
+# --- references ---------------------------------------------------------------------
+
+
+def change_references(request: dict, *, insert: bool) -> list[dict]:
+    """insert-references / remove-references, through the write path."""
+
+    def change(conn, collection):
+        key = request["referringFieldKey"]
+        multi = collection.multi.get(key)
+        if multi is None:
+            raise ValidationError(
+                [
+                    violation(
+                        "referringFieldKey", key, "Not a MULTI_REFERENCE field of the collection."
+                    )
+                ]
+            )
+        if insert:
+            referenced = catalog().get(multi.referenced)
+            return writes.insert_references(
+                conn, collection, multi, request["references"], referenced
+            )
+        return writes.remove_references(conn, collection, multi, request["references"])
+
+    return write(request["collectionId"], change)

@@ -34,6 +34,7 @@ SUPPORTED_TYPES = [
     "ARRAY_STRING",
     "ARRAY_DOCUMENT",
     "REFERENCE",
+    "MULTI_REFERENCE",  # a join table, not a column
 ]
 KEY_TEXT = sa.String(255)  # _id and _owner: indexable on every backend
 MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
@@ -42,7 +43,10 @@ MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
 def column_type(wix_type: str) -> sa.types.TypeEngine:
     """The SQL type a field of ``wix_type`` is created with (per backend via variants)."""
     kind = fieldtypes.base_type(wix_type)
-    if kind == fieldtypes.REFERENCE:  # an id (the referenced key's own type when known)
+    if kind in (
+        fieldtypes.REFERENCE,
+        fieldtypes.MULTI_REFERENCE,
+    ):  # an id (the referenced key's own type when known)
         return KEY_TEXT
     if kind == TEXT:
         return sa.Text()

@@ -115,7 +115,7 @@ def test_capabilities_get(wix):
     assert body == {
         "supportsCollectionModifications": True,
         # REFERENCE fields need their options, so the per-type tests leave them out.
-        "supportedFieldTypes": [*SUPPORTED_TYPES, "REFERENCE"],
+        "supportedFieldTypes": [*SUPPORTED_TYPES, "REFERENCE", "MULTI_REFERENCE"],
         "indexOptions": INDEX_OPTIONS,
     }
 

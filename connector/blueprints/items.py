@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from .. import aggregates, queries, schemas, service, writes
+from .. import aggregates, queries, references, schemas, service, writes
 from ..http import endpoint
 
 bp = Blueprint("items", __name__, url_prefix="/v3/items")
@@ -14,7 +14,9 @@ bp = Blueprint("items", __name__, url_prefix="/v3/items")
 @endpoint(schemas.QueryRequest)
 def query(args):
     signer = current_app.extensions["connector.cursors"]
-    return service.read(args["collectionId"], queries.query, args, signer, service.catalog().get)
+    return service.read(
+        args["collectionId"], references.query_items, args, signer, service.catalog().get
+    )
 
 
 @bp.post("/count")
