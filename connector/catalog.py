@@ -274,7 +274,10 @@ class Catalog:
             info = metadata.collection_info(conn, collection_id)
             collection = build_collection(table, backend, info)
             if collection is not None:
-                collection.multi = _multi_references(conn, collection_id)
+                collection.multi = {
+                    **_pure_join_tables(conn, collection_id, tables),
+                    **_multi_references(conn, collection_id),
+                }
         if collection is not None and is_view:
             collection.is_view = collection.read_only = True
         return collection
@@ -330,6 +333,44 @@ def _multi_references(conn, collection_id: str) -> dict[str, MultiReference]:
             join.c[info.far_column],
             join.c.get("created"),
             info.reverse_field_key,
+        )
+    return found
+
+
+def _pure_join_tables(conn, collection_id: str, tables: list[str]) -> dict:
+    """Join tables another tool made: a key of exactly two one-column foreign keys
+    to served collections, and nothing else but timestamps. Each appears as a
+    MULTI_REFERENCE field (named after the table) on both of its collections."""
+    found = {}
+    inspector = sa.inspect(conn)
+    for name in tables:
+        if metadata.is_internal(name) or name == collection_id:
+            continue
+        fks = inspector.get_foreign_keys(name)
+        sides = {
+            fk["constrained_columns"][0]: fk["referred_table"]
+            for fk in fks
+            if len(fk["constrained_columns"]) == 1
+        }
+        if collection_id not in sides.values() or len(sides) != 2:
+            continue
+        key = inspector.get_pk_constraint(name).get("constrained_columns") or []
+        if sorted(key) != sorted(sides) or len(set(sides.values())) != 2:
+            continue  # not a pure pair (a self-join would be ambiguous: left out)
+        join = sa.Table(name, sa.MetaData(), autoload_with=conn)
+        others = [c for c in join.columns if c.name not in sides]
+        if not all(isinstance(c.type, sa.DateTime) for c in others):
+            continue
+        near = next(c for c, t in sides.items() if t == collection_id)
+        far = next(c for c, t in sides.items() if t != collection_id)
+        found[name] = MultiReference(
+            name,
+            sides[far],
+            join,
+            join.c[near],
+            join.c[far],
+            others[0] if others else None,
+            reverse_key=name,
         )
     return found
 

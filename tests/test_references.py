@@ -238,3 +238,46 @@ def test_foreign_keys_of_other_tools_are_references(engine, wix, backend):
         {"_id": "p1", "team": {"_id": "7", "name": "owls"}},
         {"_id": "p2", "team": "99"},
     ]  # a dangling id stays the id
+
+
+def test_join_tables_of_other_tools_are_multi_references(engine, wix, backend):
+    stamp = "TIMESTAMP" if backend == "postgresql" else "DATETIME"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE movies (_id VARCHAR(10) PRIMARY KEY, title VARCHAR(20))")
+        conn.exec_driver_sql("CREATE TABLE actors (_id VARCHAR(10) PRIMARY KEY, name VARCHAR(20))")
+        conn.exec_driver_sql(
+            f"CREATE TABLE cast_list (movie VARCHAR(10), actor VARCHAR(10), added {stamp}, "
+            "PRIMARY KEY (movie, actor), FOREIGN KEY (movie) REFERENCES movies (_id), "
+            "FOREIGN KEY (actor) REFERENCES actors (_id))"
+        )
+        conn.exec_driver_sql("INSERT INTO movies VALUES ('m1', 'Heat')")
+        conn.exec_driver_sql("INSERT INTO actors VALUES ('a1', 'Pacino'), ('a2', 'De Niro')")
+        conn.exec_driver_sql(
+            "INSERT INTO cast_list VALUES ('m1', 'a2', '2020-01-01 00:00:00'), "
+            "('m1', 'a1', '2021-01-01 00:00:00')"
+        )
+    status, body = wix.post("/v3/collections/get", {})
+    by_id = {c["id"]: c for c in body["collections"]}
+    assert sorted(by_id) == ["actors", "movies"]  # the join table is no collection
+    assert [
+        (f["key"], f["multiReferenceOptions"])
+        for f in by_id["movies"]["fields"]
+        if f["type"] == "MULTI_REFERENCE"
+    ] == [
+        (
+            "cast_list",
+            {"referencedCollectionId": "actors", "referencedCollectionFieldKey": "cast_list"},
+        )
+    ]
+    items = wix.items("movies", {}, includeReferencedItems=[{"fieldKey": "cast_list"}])
+    assert [a["name"] for a in items[0]["cast_list"]] == ["De Niro", "Pacino"]  # by time
+    assert wix.ids("actors", {"cast_list": {"$hasSome": ["m1"]}}) == ["a1", "a2"]
+    status, body = wix.post(
+        "/v3/items/insert-references",
+        {
+            "collectionId": "actors",
+            "referringFieldKey": "cast_list",
+            "references": [{"referringItemId": "a1", "referencedItemId": "m1"}],
+        },
+    )
+    assert body["results"][0]["error"]["errorCode"] == "REFERENCE_ALREADY_EXISTS"
