@@ -40,7 +40,7 @@ def demo_command(host, port, directory, no_serve):
     api_key = key_file.read_text().strip()
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "CONNECTOR_API_KEY": api_key})
-    created = demo.seed(app.extensions["connector.engine"])
+    created = demo.seed(app, api_key)
     base = f"http://{host}:{port}"
     body = json.dumps(
         {
@@ -52,7 +52,7 @@ def demo_command(host, port, directory, no_serve):
         }
     )
     click.echo(f"Demo database: {folder / 'demo.sqlite3'} ({'created' if created else 'kept'})")
-    click.echo("Collections: SpringfieldProperties, cities, northUtahJobs")
+    click.echo("Collections: SpringfieldProperties, cities, employers, northUtahJobs")
     click.echo(f"API key: {api_key}")
     click.echo("Try:")
     click.echo(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 
 def _system_columns():
@@ -43,17 +42,7 @@ def _tables(metadata: sa.MetaData):
         sa.Column("founded", sa.Date),
         sa.Column("location", sa.JSON),
     )
-    jobs = sa.Table(
-        "northUtahJobs",
-        metadata,
-        *_system_columns(),
-        sa.Column("jobTitle", sa.String(100)),
-        sa.Column("employer", sa.String(100)),
-        sa.Column("address", sa.String(200)),
-        sa.Column("salaryHourly", sa.Double),
-        sa.Column("status", sa.String(20)),
-    )
-    return properties, cities, jobs
+    return properties, cities
 
 
 def _stamp(day: int) -> dict:
@@ -61,12 +50,13 @@ def _stamp(day: int) -> dict:
     return {"_createdDate": when, "_updatedDate": when, "_owner": None}
 
 
-def seed(engine: Engine) -> bool:
+def seed(app, api_key: str) -> bool:
     """Create and fill the demo collections once; False when they already exist."""
+    engine = app.extensions["connector.engine"]
     if sa.inspect(engine).has_table("cities"):
         return False
     metadata = sa.MetaData()
-    properties, cities, jobs = _tables(metadata)
+    properties, cities = _tables(metadata)
     metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(
@@ -177,36 +167,127 @@ def seed(engine: Engine) -> bool:
                 },
             ],
         )
-        conn.execute(
-            jobs.insert(),
-            [
-                {
-                    "_id": "c285e77c-a86b-4361-a55f-c6b934d70187",
-                    "jobTitle": "kitchenStaff",
-                    "employer": "hellsKitchen",
-                    "address": "616 Old Nick Road, Salt Lake City, Utah",
-                    "salaryHourly": 10,
-                    "status": "OPEN",
-                    **_stamp(3),
-                },
-                {
-                    "_id": "528a0b23-d6d8-464a-82af-09e0c00f56b0",
-                    "jobTitle": "kitchenStaff",
-                    "employer": "Joe's Magic Burgers",
-                    "address": "23 Hawkins Street, Arborville, Utah",
-                    "salaryHourly": 9.5,
-                    "status": "OPEN",
-                    **_stamp(2),
-                },
-                {
-                    "_id": "d345e77c-4f6b-5a60-4fa7-d6b9dd70cf90",
-                    "jobTitle": "shiftManager",
-                    "employer": "hellsKitchen",
-                    "address": "616 Old Nick Road, Salt Lake City, Utah",
-                    "salaryHourly": 14.5,
-                    "status": "HIRED",
-                    **_stamp(1),
-                },
-            ],
-        )
+    _seed_references(app, api_key)
     return True
+
+
+EMPLOYERS = [
+    {
+        "_id": "hellsKitchen",
+        "name": "Hell's Kitchen",
+        "numEmployees": 14,
+        "reputation": 4.4,
+        "address": "616 Old Nick Road, Salt Lake City, Utah",
+    },
+    {
+        "_id": "joesMagicBurgers",
+        "name": "Joe's Magic Burgers",
+        "numEmployees": 38,
+        "reputation": 4.9,
+        "address": "46 Horseshoe Lane, Utah",
+    },
+]
+JOBS = [
+    {
+        "_id": "c285e77c-a86b-4361-a55f-c6b934d70187",
+        "jobTitle": "kitchenStaff",
+        "employer": "hellsKitchen",
+        "address": "616 Old Nick Road, Salt Lake City, Utah",
+        "salaryHourly": 10,
+        "status": "OPEN",
+    },
+    {
+        "_id": "528a0b23-d6d8-464a-82af-09e0c00f56b0",
+        "jobTitle": "kitchenStaff",
+        "employer": "joesMagicBurgers",
+        "address": "23 Hawkins Street, Arborville, Utah",
+        "salaryHourly": 9.5,
+        "status": "OPEN",
+    },
+    {
+        "_id": "d345e77c-4f6b-5a60-4fa7-d6b9dd70cf90",
+        "jobTitle": "shiftManager",
+        "employer": "hellsKitchen",
+        "address": "616 Old Nick Road, Salt Lake City, Utah",
+        "salaryHourly": 14.5,
+        "status": "OPEN",
+    },
+]
+
+
+def _seed_references(app, api_key: str) -> None:
+    """The employment agency of the Wix documentation: jobs refer to their employer
+    (REFERENCE) and employers list their positions (MULTI_REFERENCE). Made through
+    the connector's own API, as a Wix site would."""
+    client = app.test_client()
+
+    def call(path, body):
+        response = client.post(path, json=body, headers={"Authorization": f"Bearer {api_key}"})
+        if response.status_code != 200:
+            raise RuntimeError(f"demo set-up failed at {path}: {response.get_json()}")
+        return response.get_json()
+
+    employer_fields = [
+        {"key": "name", "type": "TEXT"},
+        {"key": "address", "type": "TEXT"},
+        {"key": "numEmployees", "type": "NUMBER"},
+        {"key": "reputation", "type": "NUMBER"},
+    ]
+    call(
+        "/v3/collections/create",
+        {"collection": {"id": "employers", "displayName": "Employers", "fields": employer_fields}},
+    )
+    call(
+        "/v3/collections/create",
+        {
+            "collection": {
+                "id": "northUtahJobs",
+                "displayName": "North Utah jobs",
+                "fields": [
+                    {"key": "jobTitle", "type": "TEXT"},
+                    {
+                        "key": "employer",
+                        "type": "REFERENCE",
+                        "singleReferenceOptions": {"referencedCollectionId": "employers"},
+                    },
+                    {"key": "address", "type": "TEXT"},
+                    {"key": "salaryHourly", "type": "NUMBER"},
+                    {"key": "status", "type": "TEXT"},
+                ],
+            }
+        },
+    )
+    call(
+        "/v3/collections/update",
+        {
+            "collection": {
+                "id": "employers",
+                "displayName": "Employers",
+                "fields": [
+                    *employer_fields,
+                    {
+                        "key": "positions",
+                        "displayName": "Positions",
+                        "type": "MULTI_REFERENCE",
+                        "multiReferenceOptions": {
+                            "referencedCollectionId": "northUtahJobs",
+                            "referencedCollectionFieldKey": "employers",
+                            "referencedCollectionFieldDisplayName": "Employers",
+                        },
+                    },
+                ],
+            }
+        },
+    )
+    call("/v3/items/insert", {"collectionId": "employers", "items": EMPLOYERS})
+    call("/v3/items/insert", {"collectionId": "northUtahJobs", "items": JOBS})
+    call(
+        "/v3/items/insert-references",
+        {
+            "collectionId": "employers",
+            "referringFieldKey": "positions",
+            "references": [
+                {"referringItemId": job["employer"], "referencedItemId": job["_id"]} for job in JOBS
+            ],
+        },
+    )

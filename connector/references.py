@@ -153,6 +153,9 @@ def query_referenced(conn, collection: Collection, request: dict, signer, collec
             "ring": request.get("referringItemIds") or [],
             "red": request.get("referencedItemIds") or [],
             "o": request.get("order") or "ASC",
+            # Follow-up pages send only the cursor: it carries what to return too.
+            "i": request.get("includeReferencedItems") is not False,
+            "p": request.get("fieldsToReturn") or [],
             "k": None,
             "d": "next",
         }
@@ -208,8 +211,8 @@ def query_referenced(conn, collection: Collection, request: dict, signer, collec
         {"referringItemId": id_to_wire(row.near), "referencedItemId": id_to_wire(row.far)}
         for row in rows
     ]
-    if request.get("includeReferencedItems") and items:
-        fields = projection(target, request.get("fieldsToReturn"))
+    if state["i"] and items:
+        fields = projection(target, state["p"])
         found = _items_by_id(conn, target, {i["referencedItemId"] for i in items}, fields)
         for item in items:
             if item["referencedItemId"] in found:

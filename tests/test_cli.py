@@ -39,7 +39,43 @@ def test_demo_creates_the_database_once_and_serves_it(tmp_path):
         content_type="application/json",
         headers={"Authorization": f"Bearer {api_key}"},
     )
+    # The employment agency's flow: an employer's positions, and each job's employer.
+    positions = (
+        app.test_client()
+        .post(
+            "/v3/items/query-referenced",
+            json={
+                "collectionId": "employers",
+                "referringFieldKey": "positions",
+                "referringItemIds": ["hellsKitchen"],
+                "fieldsToReturn": ["jobTitle"],
+            },
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+        .get_json()
+    )
+    jobs = (
+        app.test_client()
+        .post(
+            "/v3/items/query",
+            json={
+                "collectionId": "northUtahJobs",
+                "query": {"fields": ["employer"]},
+                "includeReferencedItems": [{"fieldKey": "employer"}],
+            },
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+        .get_json()
+    )
     app.extensions["connector.engine"].dispose()
+    assert sorted(i["referencedItem"]["jobTitle"] for i in positions["items"]) == [
+        "kitchenStaff",
+        "shiftManager",
+    ]
+    assert {j["employer"]["name"] for j in jobs["items"]} == {
+        "Hell's Kitchen",
+        "Joe's Magic Burgers",
+    }
     assert response.status_code == 200
     assert [item["name"] for item in response.get_json()["items"]] == [
         "Toronto",
