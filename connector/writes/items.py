@@ -1,4 +1,4 @@
-"""The one write path: every change to a collection's rows goes through here.
+"""Writes of items: insert, update (complete replacement), remove, truncate.
 
 A request's writes run in one transaction. Items are validated first; the rest
 are written as one batch (a 1000-item insert is one statement per distinct set
@@ -16,19 +16,17 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from . import dberrors
-from .catalog import ID, Collection, id_to_database
-from .errors import (
+from .. import dberrors
+from ..catalog import ID, Collection
+from ..errors import (
     ConnectorError,
     ItemAlreadyExists,
     ItemNotFound,
     ReadOnlyCollection,
-    ReferenceAlreadyExists,
-    ReferenceNotFound,
     ValidationError,
     violation,
 )
-from .fieldtypes import TEXT, Invalid
+from ..fieldtypes import TEXT, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -317,106 +315,3 @@ def _write_batch(conn, collection, pending: dict[int, dict], results, write, exp
         for i, row in zip(indexes, stored, strict=True):
             if row is not None:
                 results[i] = {"item": collection.row_to_item(row)}
-
-
-# --- references (MULTI_REFERENCE fields) -----------------------------------------
-
-
-def _pair(multi, reference) -> tuple:
-    """(referring id, referenced id) as the join table binds them."""
-    if not isinstance(reference, dict):
-        raise ValidationError([violation("references", reference, "A reference is an object.")])
-    try:
-        return (
-            _reference_id(multi.near, reference.get("referringItemId")),
-            _reference_id(multi.far, reference.get("referencedItemId")),
-        )
-    except Invalid as exc:
-        raise ValidationError([violation("references", reference, str(exc))]) from None
-
-
-def _reference_id(column, value):
-    if value is None:
-        raise Invalid("Both referringItemId and referencedItemId are needed.")
-    return id_to_database(column, value)
-
-
-def _reference_wire(reference: dict) -> dict:
-    return {
-        "referringItemId": reference.get("referringItemId"),
-        "referencedItemId": reference.get("referencedItemId"),
-    }
-
-
-def _existing_pairs(conn, multi, pairs) -> set:
-    if not pairs:
-        return set()
-    near_ids = {p[0] for p in pairs}
-    rows = conn.execute(sa.select(multi.near, multi.far).where(multi.near.in_(near_ids)))
-    return {tuple(row) for row in rows} & set(pairs)
-
-
-def _existing_ids(conn, collection: Collection, ids) -> set:
-    if not ids:
-        return set()
-    column = collection.id_field.column
-    return set(conn.execute(sa.select(column).where(column.in_(list(ids)))).scalars())
-
-
-def insert_references(conn, collection: Collection, multi, references: list, referenced) -> list:
-    """Add references of a MULTI_REFERENCE field; one result per reference, in
-    order: the reference, or REFERENCE_ALREADY_EXISTS / ITEM_NOT_FOUND."""
-    results: list[dict | None] = [None] * len(references)
-    pairs: dict[int, tuple] = {}
-    for i, reference in enumerate(references):
-        try:
-            pairs[i] = _pair(multi, reference)
-        except ValidationError as exc:
-            results[i] = _error(exc)
-    referring_ids = _existing_ids(conn, collection, {p[0] for p in pairs.values()})
-    referenced_ids = _existing_ids(conn, referenced, {p[1] for p in pairs.values()})
-    existing = _existing_pairs(conn, multi, list(pairs.values()))
-    rows, stamp = [], now()
-    for i, (near, far) in pairs.items():
-        wire = _reference_wire(references[i])
-        if near not in referring_ids or far not in referenced_ids:
-            missing = (
-                wire["referringItemId"] if near not in referring_ids else wire["referencedItemId"]
-            )
-            results[i] = _error(ItemNotFound(str(missing)))
-        elif (near, far) in existing:
-            results[i] = _error(ReferenceAlreadyExists(**wire))
-        else:
-            existing.add((near, far))
-            rows.append(
-                {
-                    multi.near.key: near,
-                    multi.far.key: far,
-                    **({multi.created.key: stamp} if multi.created is not None else {}),
-                }
-            )
-            results[i] = {"reference": wire}
-    if rows:
-        conn.execute(multi.join.insert(), rows)
-    return results
-
-
-def remove_references(conn, collection: Collection, multi, references: list) -> list:
-    """Remove references; one result per reference: it, or REFERENCE_NOT_FOUND."""
-    results: list[dict | None] = [None] * len(references)
-    pairs: dict[int, tuple] = {}
-    for i, reference in enumerate(references):
-        try:
-            pairs[i] = _pair(multi, reference)
-        except ValidationError as exc:
-            results[i] = _error(exc)
-    existing = _existing_pairs(conn, multi, list(pairs.values()))
-    for i, pair in pairs.items():
-        wire = _reference_wire(references[i])
-        if pair not in existing:
-            results[i] = _error(ReferenceNotFound(**wire))
-            continue
-        existing.discard(pair)
-        conn.execute(multi.join.delete().where(multi.near == pair[0], multi.far == pair[1]))
-        results[i] = {"reference": wire}
-    return results
