@@ -272,10 +272,10 @@ class Catalog:
             if getattr(conn.dialect, "is_mariadb", False) and collection_id in tables:
                 _mark_mariadb_json(conn, table)
             info = metadata.collection_info(conn, collection_id)
-            collection = build_collection(table, backend, info)
+            collection = build_collection(table, backend, info, self._servable)
             if collection is not None:
                 collection.multi = {
-                    **_pure_join_tables(conn, collection_id, tables),
+                    **_pure_join_tables(conn, collection_id, tables, self._servable),
                     **_multi_references(conn, collection_id),
                 }
         if collection is not None and is_view:
@@ -283,7 +283,9 @@ class Catalog:
         return collection
 
 
-def build_collection(table: sa.Table, backend, info: metadata.CollectionInfo) -> Collection | None:
+def build_collection(
+    table: sa.Table, backend, info: metadata.CollectionInfo, servable=lambda name: True
+) -> Collection | None:
     """A Collection over a reflected ``table``, or None when it can't be served."""
     pk = list(table.primary_key.columns)
     if len(pk) == 1:
@@ -307,7 +309,7 @@ def build_collection(table: sa.Table, backend, info: metadata.CollectionInfo) ->
         _read_exactly(column.type)
         text = fieldtypes.base_type(wix_type) == fieldtypes.TEXT
         exact = backend.exact_text(column, column) if text and not _is_uuid(column) else column
-        referenced = _referenced_collection(column) if key != ID else None
+        referenced = _referenced_collection(column, servable) if key != ID else None
         if referenced is not None:
             wix_type = fieldtypes.REFERENCE
         fields[key] = Field(key, wix_type, column, column, exact, referenced)
@@ -337,7 +339,7 @@ def _multi_references(conn, collection_id: str) -> dict[str, MultiReference]:
     return found
 
 
-def _pure_join_tables(conn, collection_id: str, tables: list[str]) -> dict:
+def _pure_join_tables(conn, collection_id: str, tables: list[str], servable) -> dict:
     """Join tables another tool made: a key of exactly two one-column foreign keys
     to served collections, and nothing else but timestamps. Each appears as a
     MULTI_REFERENCE field (named after the table) on both of its collections."""
@@ -353,6 +355,8 @@ def _pure_join_tables(conn, collection_id: str, tables: list[str]) -> dict:
             if len(fk["constrained_columns"]) == 1
         }
         if collection_id not in sides.values() or len(sides) != 2:
+            continue
+        if not all(servable(t) for t in sides.values()):
             continue
         key = inspector.get_pk_constraint(name).get("constrained_columns") or []
         if sorted(key) != sorted(sides) or len(set(sides.values())) != 2:
@@ -375,7 +379,7 @@ def _pure_join_tables(conn, collection_id: str, tables: list[str]) -> dict:
     return found
 
 
-def _referenced_collection(column: sa.Column) -> str | None:
+def _referenced_collection(column: sa.Column, servable) -> str | None:
     """The collection a column refers to: a one-column foreign key to the one-column
     primary key of a table the connector serves (other foreign keys are plain values)."""
     for fk in column.foreign_keys:
@@ -384,7 +388,7 @@ def _referenced_collection(column: sa.Column) -> str | None:
             len(fk.constraint.columns) == 1
             and target.primary_key
             and len(target.table.primary_key.columns) == 1
-            and not metadata.is_internal(target.table.name)
+            and servable(target.table.name)
         ):
             return target.table.name
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import uuid
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -41,12 +42,13 @@ class CursorSigner:
 
 
 # Sort-key values go into the cursor exactly (microseconds, decimals), tagged by type.
-_TAGS = {dt.datetime: "dt", dt.date: "d", dt.time: "t", decimal.Decimal: "n"}
+_TAGS = {dt.datetime: "dt", dt.date: "d", dt.time: "t", decimal.Decimal: "n", uuid.UUID: "u"}
 _READERS = {
     "dt": dt.datetime.fromisoformat,
     "d": dt.date.fromisoformat,
     "t": dt.time.fromisoformat,
     "n": decimal.Decimal,
+    "u": uuid.UUID,
 }
 
 
@@ -54,7 +56,7 @@ def encode_key(value):
     """A sort-key value as JSON, exactly (tagged when JSON has no such type)."""
     tag = _TAGS.get(type(value))
     if tag is not None:
-        return {tag: value.isoformat() if tag != "n" else str(value)}
+        return {tag: value.isoformat() if tag in ("dt", "d", "t") else str(value)}
     if isinstance(value, dt.timedelta):
         return {"t": (dt.datetime.min + value).time().isoformat()}
     return value

@@ -52,7 +52,9 @@ class FieldSpec:
         return self.type != MULTI_REFERENCE
 
 
-def _reference(collection: dict, f: dict, i: int, catalog: Catalog, options_key: str):
+def _reference(
+    collection: dict, f: dict, i: int, catalog: Catalog, options_key: str, own_key: tuple
+):
     """(table, key column, key type) a reference field refers to; the referenced
     collection must exist, or be the collection itself."""
     options = f.get(options_key) or {}
@@ -63,7 +65,7 @@ def _reference(collection: dict, f: dict, i: int, catalog: Catalog, options_key:
             [violation(path, target, "A REFERENCE field names the collection it refers to.")]
         )
     if target == collection["id"]:
-        return target, ID, KEY_TEXT
+        return (target, *own_key)
     try:
         referenced = catalog.get(target)
     except CollectionNotFound:
@@ -76,7 +78,10 @@ def _reference(collection: dict, f: dict, i: int, catalog: Catalog, options_key:
     return target, key_column.name, key_column.type
 
 
-def _field_specs(collection: dict, dialect, catalog: Catalog) -> list[FieldSpec]:
+def _field_specs(
+    collection: dict, dialect, catalog: Catalog, own_key: tuple = (ID, KEY_TEXT)
+) -> list[FieldSpec]:
+    """Validated field specs. ``own_key``: (name, type) of the collection's key."""
     supported = supported_types(dialect)
     specs, violations, seen = [], [], set()
     for i, f in enumerate(collection.get("fields") or []):
@@ -96,9 +101,9 @@ def _field_specs(collection: dict, dialect, catalog: Catalog) -> list[FieldSpec]
         seen.add(folded)
         reference, reverse = None, None
         if wix_type == REFERENCE:
-            reference = _reference(collection, f, i, catalog, "singleReferenceOptions")
+            reference = _reference(collection, f, i, catalog, "singleReferenceOptions", own_key)
         elif wix_type == MULTI_REFERENCE:
-            reference = _reference(collection, f, i, catalog, "multiReferenceOptions")
+            reference = _reference(collection, f, i, catalog, "multiReferenceOptions", own_key)
             options = f.get("multiReferenceOptions") or {}
             if options.get("referencedCollectionFieldKey"):
                 reverse = (
@@ -118,7 +123,7 @@ def operations(conn) -> Operations:
     return Operations(MigrationContext.configure(conn))
 
 
-def _new_column(spec: FieldSpec, column_key: str) -> sa.Column:
+def _new_column(spec: FieldSpec, column_key: str, table_name: str) -> sa.Column:
     if spec.key == ID:
         return sa.Column(column_key, KEY_TEXT, primary_key=True)
     if spec.key == "_owner":
@@ -126,7 +131,11 @@ def _new_column(spec: FieldSpec, column_key: str) -> sa.Column:
     if spec.reference is not None:
         table, key_column, key_type = spec.reference
         # A removed item leaves no dangling id: the reference becomes null.
-        foreign_key = sa.ForeignKey(f"{table}.{key_column}", ondelete="SET NULL")
+        foreign_key = sa.ForeignKey(
+            joins.key_column(table, key_column, key_type),
+            ondelete="SET NULL",
+            name=joins.constraint_name(table, column_key),
+        )
         return sa.Column(column_key, key_type, foreign_key)
     return sa.Column(column_key, column_type(spec.type))
 
@@ -168,27 +177,56 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
             [], f"{collection_id!r} is not among the tables this connector serves."
         )
     specs = _with_system_fields(_field_specs(collection, engine.dialect, catalog))
+    _check_reverse_keys(specs, collection_id, None, catalog)
     if _table_exists(engine, collection_id):
         raise CollectionAlreadyExists(collection_id)
-    columns = [_new_column(s, s.key) for s in specs if s.is_column]
+    columns = [_new_column(s, s.key, collection_id) for s in specs if s.is_column]
     with engine.begin() as conn:
         ops = operations(conn)
         ops.create_table(collection_id, *columns)
         metadata.save_collection_info(conn, collection_id, _info(collection, specs))
         for spec in specs:
             if not spec.is_column:
-                _create_join(ops, conn, collection_id, spec)
+                _create_join(ops, conn, collection_id, spec, (ID, KEY_TEXT))
     catalog.forget_all()
     return catalog.refresh(collection_id)
 
 
-def _create_join(ops, conn, collection_id: str, spec: FieldSpec) -> None:
+def _check_reverse_keys(
+    specs: list[FieldSpec], collection_id: str, current: Collection | None, catalog: Catalog
+) -> None:
+    """A reverse field must not take a key the referenced collection already uses."""
+    violations = []
+    for spec in specs:
+        if spec.reverse is None or (current is not None and spec.key in current.multi):
+            continue
+        target, reverse_key = spec.reference[0], spec.reverse[0]
+        if target == collection_id:  # a self-reference: the reverse field sits beside ours
+            taken = {s.key for s in specs}
+            if current is not None:
+                taken |= set(current.fields) | set(current.multi)
+        else:
+            referenced = catalog.get(target)
+            taken = set(referenced.fields) | set(referenced.multi)
+        if reverse_key in taken:
+            violations.append(
+                violation(
+                    spec.key,
+                    reverse_key,
+                    "The referenced collection already has a field of that key.",
+                )
+            )
+    if violations:
+        raise ValidationError(violations)
+
+
+def _create_join(ops, conn, collection_id: str, spec: FieldSpec, near: tuple) -> None:
     joins.create_join(
         ops,
         conn,
         collection_id=collection_id,
         key=spec.key,
-        near=(ID, KEY_TEXT),
+        near=near,
         far=spec.reference,
         reverse=spec.reverse,
     )
@@ -228,6 +266,7 @@ class Plan:
     info: metadata.CollectionInfo
     join_adds: list[FieldSpec]  # MULTI_REFERENCE fields: join tables to create
     join_drops: list[str]  # join tables to drop (with both directions' fields)
+    own_key: tuple  # (name, type) of the collection's key column
 
 
 def update(engine, catalog: Catalog, collection: dict) -> Collection:
@@ -266,7 +305,9 @@ def _transactional_ddl(dialect) -> bool:
 
 def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan:
     dialect = conn.dialect
-    specs = _field_specs(collection, dialect, catalog)
+    own_key = (current.id_field.column.name, current.id_field.column.type)
+    specs = _field_specs(collection, dialect, catalog, own_key)
+    _check_reverse_keys(specs, current.id, current, catalog)
     requested = {s.key: s for s in specs}
     adds = [s for s in specs if s.is_column and s.key not in current.fields]
     drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
@@ -302,7 +343,10 @@ def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan
     info = _info(collection, specs, current.info)
     for dropped in drops:
         info.fields.pop(dropped.key, None)
-    return Plan(adds, retypes, drops, info, join_adds, join_drops)
+    for key, multi in current.multi.items():
+        if multi.join.name in join_drops:
+            info.fields.pop(key, None)
+    return Plan(adds, retypes, drops, info, join_adds, join_drops, own_key)
 
 
 _SQLITE_MASTER = sa.table(
@@ -331,19 +375,19 @@ def _apply(conn, table_name: str, plan: Plan) -> None:
     statement commits, a refusal then loses no data)."""
     ops = operations(conn)
     for spec in plan.adds:
-        ops.add_column(table_name, _new_column(spec, spec.key))
+        ops.add_column(table_name, _new_column(spec, spec.key, table_name))
     if plan.retypes and conn.dialect.name == "sqlite":
         with ops.batch_alter_table(table_name, recreate="always") as batch:
             _retype(batch, conn.dialect, plan.retypes, ())
     else:
         _retype(ops, conn.dialect, plan.retypes, (table_name,))
-    for spec in plan.join_adds:
-        _create_join(ops, conn, table_name, spec)
     for field in plan.drops:
         ops.drop_column(table_name, field.column.name)
     for join_table in plan.join_drops:
         joins.drop_join(ops, conn, join_table)
     metadata.save_collection_info(conn, table_name, plan.info)
+    for spec in plan.join_adds:  # after the info: a self-reference's reverse field is ours
+        _create_join(ops, conn, table_name, spec, plan.own_key)
 
 
 def _retype(ops, dialect, retypes: list[Retype], target: tuple) -> None:

@@ -20,14 +20,34 @@ NEAR, FAR, CREATED = "referring_id", "referenced_id", "created"
 REFERENCE_TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
 
 
+def _digest(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:length]
+
+
 def join_name(dialect, collection_id: str, field_key: str) -> str:
-    """``_connector_mr_<collection>_<field>``, or a digest of it when too long."""
-    name = f"_connector_mr_{collection_id}_{field_key}"
+    """``_connector_mr_<collection>_<field>_<digest>``: readable, and unique even
+    when names share underscores ("a_b"+"c", "a"+"b_c"); only the digest when long."""
+    digest = _digest(collection_id, field_key)
+    name = f"_connector_mr_{collection_id}_{field_key}_{digest}"
     limit = MAX_NAME if dialect.name in ("mysql", "mariadb") else dialect.max_identifier_length
-    if len(name.encode()) <= limit and "`" not in name:
+    if len(name.encode()) <= limit and name.replace("_", "").isalnum():
         return name
-    digest = hashlib.sha256(f"{collection_id}\0{field_key}".encode()).hexdigest()[:16]
-    return f"_connector_mr_{digest}"
+    return f"_connector_mr_{_digest(collection_id, field_key, length=24)}"
+
+
+def constraint_name(table_name: str, column_name: str) -> str:
+    """A foreign key's name: short (MySQL's own would outgrow 64 characters) and
+    unique in the database (MySQL requires it)."""
+    return f"fk_{_digest(table_name, column_name, length=24)}"
+
+
+def key_column(table_name: str, column_name: str, column_type) -> sa.Column:
+    """The referenced key as a column object: a "table.column" string would be
+    misread when a name holds a dot."""
+    table = sa.Table(
+        table_name, sa.MetaData(), sa.Column(column_name, column_type, primary_key=True)
+    )
+    return table.c[column_name]
 
 
 def create_join(
@@ -47,13 +67,21 @@ def create_join(
         sa.Column(
             NEAR,
             near[1],
-            sa.ForeignKey(f"{collection_id}.{near[0]}", ondelete="CASCADE"),
+            sa.ForeignKey(
+                key_column(collection_id, *near),
+                ondelete="CASCADE",
+                name=constraint_name(name, NEAR),
+            ),
             primary_key=True,
         ),
         sa.Column(
             FAR,
             far_type,
-            sa.ForeignKey(f"{far_table}.{far_column}", ondelete="CASCADE"),
+            sa.ForeignKey(
+                key_column(far_table, far_column, far_type),
+                ondelete="CASCADE",
+                name=constraint_name(name, FAR),
+            ),
             primary_key=True,
         ),
         sa.Column(CREATED, REFERENCE_TIME, nullable=False),

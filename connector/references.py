@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from .catalog import Collection, id_to_database, id_to_wire
 from .cursors import decode_key
-from .errors import CollectionNotFound, ValidationError, violation
+from .errors import BadRequest, CollectionNotFound, ValidationError, violation
 from .queries import (
     DEFAULT_LIMIT,
     SortKey,
@@ -47,8 +47,20 @@ def include(conn, collection: Collection, items: list[dict], includes, collectio
     :param includes: the request's ``includeReferencedItems``: ``[{fieldKey, limit?}]``.
     :param collections: looks up the referenced collections (``Catalog.get``).
     """
-    for i, spec in enumerate(includes or []):
+    if not isinstance(includes, list):
+        raise ValidationError(
+            [
+                violation(
+                    "includeReferencedItems", includes, "Expected an array of {fieldKey, limit}."
+                )
+            ]
+        )
+    done = set()
+    for i, spec in enumerate(includes):
         key = spec.get("fieldKey") if isinstance(spec, dict) else None
+        if key in done and isinstance(key, str):
+            continue  # the same field twice: once is enough
+        done.add(key)
         multi = collection.multi.get(key) if isinstance(key, str) else None
         if multi is not None:
             _include_many(conn, collection, multi, items, spec.get("limit"), collections)
@@ -160,6 +172,8 @@ def query_referenced(conn, collection: Collection, request: dict, signer, collec
             "d": "next",
         }
     )
+    if state.get("r") != key:
+        raise BadRequest("The cursor belongs to another field.")
     where = sa.and_(
         sa.true(),
         *(
