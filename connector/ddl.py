@@ -338,6 +338,11 @@ def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan
             errors.append(change_error(spec.key, reason))
         else:
             retypes.append(Retype(spec.key, field.column, spec.type, default))
+    if dialect.name == "sqlite":  # dropping a column under a foreign key rebuilds the table
+        for field in drops:
+            problem = field.column.foreign_keys and _sqlite_rebuild_problem(conn, current.id)
+            if problem:
+                errors.append(change_error(field.key, problem))
     if errors:
         raise CollectionChangeNotSupported(errors)
     info = _info(collection, specs, current.info)
@@ -375,19 +380,49 @@ def _apply(conn, table_name: str, plan: Plan) -> None:
     statement commits, a refusal then loses no data)."""
     ops = operations(conn)
     for spec in plan.adds:
-        ops.add_column(table_name, _new_column(spec, spec.key, table_name))
+        column = _new_column(spec, spec.key, table_name)
+        if column.foreign_keys and conn.dialect.name == "sqlite":
+            _add_reference_sqlite(conn, table_name, column)  # Alembic won't, SQLite can
+        else:
+            ops.add_column(table_name, column)
     if plan.retypes and conn.dialect.name == "sqlite":
         with ops.batch_alter_table(table_name, recreate="always") as batch:
             _retype(batch, conn.dialect, plan.retypes, ())
     else:
         _retype(ops, conn.dialect, plan.retypes, (table_name,))
     for field in plan.drops:
-        ops.drop_column(table_name, field.column.name)
+        _drop_column(ops, conn, table_name, field.column)
     for join_table in plan.join_drops:
         joins.drop_join(ops, conn, join_table)
     metadata.save_collection_info(conn, table_name, plan.info)
     for spec in plan.join_adds:  # after the info: a self-reference's reverse field is ours
         _create_join(ops, conn, table_name, spec, plan.own_key)
+
+
+def _add_reference_sqlite(conn, table_name: str, column: sa.Column) -> None:
+    # SQLite adds a column with a REFERENCES clause (default NULL) in place; the
+    # identifiers are quoted and the type compiled by SQLAlchemy.
+    q = conn.dialect.identifier_preparer.quote
+    target = next(iter(column.foreign_keys)).column
+    type_sql = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(
+        f"ALTER TABLE {q(table_name)} ADD COLUMN {q(column.name)} {type_sql} "
+        f"REFERENCES {q(target.table.name)} ({q(target.name)}) ON DELETE SET NULL"
+    )
+
+
+def _drop_column(ops, conn, table_name: str, column: sa.Column) -> None:
+    """Drop a column; one under a foreign key loses the key first (MySQL refuses
+    otherwise) or, on SQLite, goes by a rebuild of the table (checked in _plan)."""
+    if column.foreign_keys and conn.dialect.name == "sqlite":
+        with ops.batch_alter_table(table_name, recreate="always") as batch:
+            batch.drop_column(column.name)
+        return
+    if column.foreign_keys and conn.dialect.name in ("mysql", "mariadb"):
+        for fk in sa.inspect(conn).get_foreign_keys(table_name):
+            if fk["constrained_columns"] == [column.name] and fk.get("name"):
+                ops.drop_constraint(fk["name"], table_name, type_="foreignkey")
+    ops.drop_column(table_name, column.name)
 
 
 def _retype(ops, dialect, retypes: list[Retype], target: tuple) -> None:

@@ -281,3 +281,134 @@ def test_join_tables_of_other_tools_are_multi_references(engine, wix, backend):
         },
     )
     assert body["results"][0]["error"]["errorCode"] == "REFERENCE_ALREADY_EXISTS"
+
+
+def test_reference_fields_come_and_go_through_update(jobs, wix):
+    fields = [
+        {"key": "title", "type": "TEXT"},
+        {
+            "key": "employer",
+            "type": "REFERENCE",
+            "singleReferenceOptions": {"referencedCollectionId": "employers"},
+        },
+    ]
+    status, body = wix.post(
+        "/v3/collections/update",
+        {
+            "collection": {
+                "id": "jobs",
+                "fields": [
+                    *fields,
+                    {
+                        "key": "backup",
+                        "type": "REFERENCE",
+                        "singleReferenceOptions": {"referencedCollectionId": "employers"},
+                    },
+                ],
+            }
+        },
+    )
+    assert status == 200, body
+    backup = next(f for f in body["collection"]["fields"] if f["key"] == "backup")
+    assert backup["singleReferenceOptions"] == {"referencedCollectionId": "employers"}
+    status, body = wix.post(
+        "/v3/items/update",
+        {
+            "collectionId": "jobs",
+            "items": [{"_id": "j1", "title": "cook", "employer": "hk", "backup": "joe"}],
+        },
+    )
+    assert body["results"][0]["item"]["backup"] == "joe"
+    # Dropping both reference fields lets the referenced collection go.
+    status, body = wix.post(
+        "/v3/collections/update",
+        {"collection": {"id": "jobs", "fields": [{"key": "title", "type": "TEXT"}]}},
+    )
+    assert status == 200, body
+    assert [f["key"] for f in body["collection"]["fields"]] == [
+        "_id",
+        "title",
+        "_createdDate",
+        "_updatedDate",
+        "_owner",
+    ]
+    assert wix.items("jobs", {"fields": ["title"], "filter": {"_id": "j1"}}) == [
+        {"_id": "j1", "title": "cook"}
+    ]
+    assert wix.post("/v3/collections/delete", {"collectionId": "employers"}) == (200, {})
+
+
+def test_multi_references_on_an_integer_keyed_table(engine, wix):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE clubs (id INTEGER PRIMARY KEY, name VARCHAR(20))")
+        conn.exec_driver_sql("INSERT INTO clubs VALUES (1, 'chess'), (2, 'go')")
+    status, body = wix.post(
+        "/v3/collections/update",
+        {
+            "collection": {
+                "id": "clubs",
+                "fields": [
+                    {"key": "name", "type": "TEXT"},
+                    {
+                        "key": "rivals",
+                        "type": "MULTI_REFERENCE",
+                        "multiReferenceOptions": {"referencedCollectionId": "clubs"},
+                    },
+                ],
+            }
+        },
+    )
+    assert status == 200, body
+    status, body = wix.post(
+        "/v3/items/insert-references",
+        {
+            "collectionId": "clubs",
+            "referringFieldKey": "rivals",
+            "references": [{"referringItemId": "1", "referencedItemId": "2"}],
+        },
+    )
+    assert body == {"results": [{"reference": {"referringItemId": "1", "referencedItemId": "2"}}]}
+    assert wix.ids("clubs", {"rivals": {"$hasSome": ["2"]}}) == ["1"]
+    status, body = wix.post("/v3/items/remove", {"collectionId": "clubs", "itemIds": ["2"]})
+    assert status == 200 and "item" in body["results"][0]
+    status, body = wix.post(
+        "/v3/items/query-referenced", {"collectionId": "clubs", "referringFieldKey": "rivals"}
+    )
+    assert body["items"] == []
+
+
+def test_reverse_keys_must_be_free(jobs, wix):
+    status, body = wix.post(
+        "/v3/collections/create",
+        {
+            "collection": {
+                "id": "teams",
+                "fields": [
+                    {
+                        "key": "staff",
+                        "type": "MULTI_REFERENCE",
+                        "multiReferenceOptions": {
+                            "referencedCollectionId": "employers",
+                            "referencedCollectionFieldKey": "name",
+                        },
+                    }
+                ],
+            }
+        },
+    )
+    assert status == 400
+    assert [(v["fieldPath"], v["rejectedValue"]) for v in body["data"]["violations"]] == [
+        ("staff", "name")
+    ]
+    assert wix.post("/v3/collections/get", {"collectionIds": ["teams"]})[1]["collections"] == []
+
+
+def test_includes_must_be_a_list_and_may_repeat(jobs, wix):
+    status, body = wix.query("jobs", {}, includeReferencedItems=True)
+    assert (status, body["data"]["violations"][0]["fieldPath"]) == (400, "includeReferencedItems")
+    items = wix.items(
+        "jobs",
+        {"filter": {"_id": "j1"}},
+        includeReferencedItems=[{"fieldKey": "employer"}, {"fieldKey": "employer"}],
+    )
+    assert items[0]["employer"]["_id"] == "hk"
