@@ -181,14 +181,25 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
     if _table_exists(engine, collection_id):
         raise CollectionAlreadyExists(collection_id)
     columns = [_new_column(s, s.key, collection_id) for s in specs if s.is_column]
-    with engine.begin() as conn:
-        ops = operations(conn)
-        ops.create_table(collection_id, *columns)
-        metadata.save_collection_info(conn, collection_id, _info(collection, specs))
-        for spec in specs:
-            if not spec.is_column:
-                _create_join(ops, conn, collection_id, spec, (ID, KEY_TEXT))
-    catalog.forget_all()
+    try:
+        with engine.begin() as conn:
+            ops = operations(conn)
+            ops.create_table(collection_id, *columns)
+            metadata.save_collection_info(conn, collection_id, _info(collection, specs))
+            for spec in specs:
+                if not spec.is_column:
+                    _create_join(ops, conn, collection_id, spec, (ID, KEY_TEXT))
+    except sa.exc.DBAPIError as exc:
+        if dberrors.unavailable(exc):
+            raise
+        log.warning("the database refused a new collection: %s", exc.orig)
+        if not _transactional_ddl(engine.dialect):
+            _undo_create(engine, collection_id)  # MariaDB committed what went before
+        raise CollectionChangeNotSupported(
+            [], "The database refused the collection; nothing was created."
+        ) from None
+    finally:
+        catalog.forget_all()
     return catalog.refresh(collection_id)
 
 
@@ -243,6 +254,20 @@ def _referring_fields(engine, table_name: str) -> list[str]:
         for fk in inspector.get_foreign_keys(other)
         if fk["referred_table"] == table_name
     ]
+
+
+def _undo_create(engine, collection_id: str) -> None:
+    """Remove what a refused create left behind where DDL is not transactional."""
+    with engine.begin() as conn:
+        ops = operations(conn)
+        for join_table in metadata.joins_touching(conn, collection_id):
+            if sa.inspect(conn).has_table(join_table):
+                joins.drop_join(ops, conn, join_table)
+            else:
+                metadata.forget_join(conn, join_table)
+        if sa.inspect(conn).has_table(collection_id):
+            ops.drop_table(collection_id)
+        metadata.forget_collection(conn, collection_id)
 
 
 def _table_exists(engine, name: str) -> bool:
@@ -312,7 +337,14 @@ def _plan(conn, current: Collection, collection: dict, catalog: Catalog) -> Plan
     adds = [s for s in specs if s.is_column and s.key not in current.fields]
     drops = [f for k, f in current.fields.items() if k not in requested and k not in SYSTEM_TYPES]
     join_adds = [s for s in specs if not s.is_column and s.key not in current.multi]
-    join_drops = sorted({m.join.name for k, m in current.multi.items() if k not in requested})
+    # A join table another tool made is its data, not ours: it is never dropped here.
+    join_drops = sorted(
+        {
+            m.join.name
+            for k, m in current.multi.items()
+            if k not in requested and metadata.is_internal(m.join.name)
+        }
+    )
     violations = []
     if folds_case(dialect):  # "Name" cannot be added beside an existing "name"
         taken = {c.name.casefold() for c in current.table.columns}

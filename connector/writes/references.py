@@ -43,11 +43,12 @@ def _reference_wire(reference: dict) -> dict:
 
 
 def _existing_pairs(conn, multi, pairs) -> set:
+    """Which of ``pairs`` the join table holds (one query, rows of the pairs only)."""
     if not pairs:
         return set()
-    near_ids = {p[0] for p in pairs}
-    rows = conn.execute(sa.select(multi.near, multi.far).where(multi.near.in_(near_ids)))
-    return {tuple(row) for row in rows} & set(pairs)
+    pair = sa.tuple_(multi.near, multi.far)
+    rows = conn.execute(sa.select(multi.near, multi.far).where(pair.in_(list(set(pairs)))))
+    return {tuple(row) for row in rows}
 
 
 def _existing_ids(conn, collection: Collection, ids) -> set:
@@ -105,12 +106,15 @@ def remove_references(conn, collection: Collection, multi, references: list) -> 
         except ValidationError as exc:
             results[i] = _error(exc)
     existing = _existing_pairs(conn, multi, list(pairs.values()))
+    removed = []
     for i, pair in pairs.items():
         wire = _reference_wire(references[i])
-        if pair not in existing:
+        if pair not in existing:  # absent, or already removed earlier in this request
             results[i] = _error(ReferenceNotFound(**wire))
             continue
         existing.discard(pair)
-        conn.execute(multi.join.delete().where(multi.near == pair[0], multi.far == pair[1]))
+        removed.append(pair)
         results[i] = {"reference": wire}
+    if removed:  # one statement for them all
+        conn.execute(multi.join.delete().where(sa.tuple_(multi.near, multi.far).in_(removed)))
     return results
