@@ -9,7 +9,6 @@ created by another tool shows up without a restart).
 from __future__ import annotations
 
 import decimal
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,8 +16,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import backends, fieldtypes, metadata
+from . import backends, fieldtypes, joins, metadata
 from .errors import CollectionNotFound
+from .fieldtypes import id_to_database, id_to_wire
 
 ID = "_id"
 
@@ -82,39 +82,6 @@ class Field:
         return fieldtypes.to_wire(self.type, value, self.column.type)
 
 
-@dataclass(frozen=True)
-class MultiReference:
-    """A MULTI_REFERENCE field: references kept in a join table, not in the item.
-
-    ``near`` holds this collection's item ids, ``far`` the referenced collection's,
-    ``created`` when each reference was made (the order references come in).
-    """
-
-    key: str
-    referenced: str
-    join: sa.Table
-    near: sa.Column
-    far: sa.Column
-    created: sa.Column | None
-    reverse_key: str | None = None
-    type: str = fieldtypes.MULTI_REFERENCE
-    kind: str = fieldtypes.MULTI_REFERENCE
-    column: None = None
-    expression: None = None
-    exact: None = None
-
-    def has(self, id_column: sa.Column, values: list, *, every: bool):
-        """Items referring to some (or, ``every``, all) of the ids ``values``."""
-        ids = [id_to_database(self.far, v) for v in values]
-
-        def refers_to(wanted):
-            return sa.exists().where(self.near == id_column, self.far.in_(wanted))
-
-        if not ids:
-            return sa.false()
-        return sa.and_(*(refers_to([i]) for i in ids)) if every else refers_to(ids)
-
-
 @dataclass
 class Collection:
     """A table (or view) served as a Wix collection."""
@@ -127,7 +94,7 @@ class Collection:
     backend: backends.Backend
     info: metadata.CollectionInfo = field(default_factory=metadata.CollectionInfo)
     is_view: bool = False
-    multi: dict[str, MultiReference] = field(default_factory=dict)
+    multi: dict[str, joins.MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
 
     def row_to_item(self, row) -> dict:
@@ -169,26 +136,6 @@ def _number_operand(column_type, value):
     if isinstance(column_type, sa.Numeric):
         return decimal.Decimal(repr(value) if isinstance(value, float) else value)
     return value
-
-
-def id_to_wire(value) -> str | None:
-    """Item ids are always strings on the wire, whatever the key column's type."""
-    return None if value is None else str(value)
-
-
-_INTEGER_ID = re.compile(r"\s*-?[0-9]{1,19}\s*")
-
-
-def id_to_database(column: sa.Column, value):
-    """An item id as the key column binds it; :class:`fieldtypes.Invalid` if it can't be one."""
-    if isinstance(column.type, sa.Integer):
-        if isinstance(value, str) and _INTEGER_ID.fullmatch(value):
-            value = int(value)
-        is_int = isinstance(value, int) and not isinstance(value, bool)
-        if is_int and -fieldtypes.INT64 <= value < fieldtypes.INT64:
-            return value
-        raise fieldtypes.Invalid("Expected an item id: this collection's ids are integers.")
-    return fieldtypes.to_database(fieldtypes.TEXT, column.type, value)
 
 
 class Catalog:
@@ -275,8 +222,8 @@ class Catalog:
             collection = build_collection(table, backend, info, self._servable)
             if collection is not None:
                 collection.multi = {
-                    **_pure_join_tables(conn, collection_id, tables, self._servable),
-                    **_multi_references(conn, collection_id),
+                    **joins.made_elsewhere(conn, collection_id, tables, self._servable),
+                    **joins.recorded(conn, collection_id),
                 }
         if collection is not None and is_view:
             collection.is_view = collection.read_only = True
@@ -318,65 +265,6 @@ def build_collection(
         return None  # a key of a type the connector cannot carry (BLOB, untyped)
     ordered = {ID: id_field, **{k: v for k, v in fields.items() if k != ID}}
     return Collection(table.name, table, ordered, id_field, read_only, backend, info)
-
-
-def _multi_references(conn, collection_id: str) -> dict[str, MultiReference]:
-    found = {}
-    for info in metadata.join_infos(conn, collection_id):
-        try:
-            join = sa.Table(info.join_table, sa.MetaData(), autoload_with=conn)
-        except sa.exc.NoSuchTableError:
-            continue  # dropped by another tool: nothing to serve
-        found[info.field_key] = MultiReference(
-            info.field_key,
-            info.referenced_collection,
-            join,
-            join.c[info.near_column],
-            join.c[info.far_column],
-            join.c.get("created"),
-            info.reverse_field_key,
-        )
-    return found
-
-
-def _pure_join_tables(conn, collection_id: str, tables: list[str], servable) -> dict:
-    """Join tables another tool made: a key of exactly two one-column foreign keys
-    to served collections, and nothing else but timestamps. Each appears as a
-    MULTI_REFERENCE field (named after the table) on both of its collections."""
-    found = {}
-    inspector = sa.inspect(conn)
-    for name in tables:
-        if metadata.is_internal(name) or name == collection_id:
-            continue
-        fks = inspector.get_foreign_keys(name)
-        sides = {
-            fk["constrained_columns"][0]: fk["referred_table"]
-            for fk in fks
-            if len(fk["constrained_columns"]) == 1
-        }
-        if collection_id not in sides.values() or len(sides) != 2:
-            continue
-        if not all(servable(t) for t in sides.values()):
-            continue
-        key = inspector.get_pk_constraint(name).get("constrained_columns") or []
-        if sorted(key) != sorted(sides) or len(set(sides.values())) != 2:
-            continue  # not a pure pair (a self-join would be ambiguous: left out)
-        join = sa.Table(name, sa.MetaData(), autoload_with=conn)
-        others = [c for c in join.columns if c.name not in sides]
-        if not all(isinstance(c.type, sa.DateTime) for c in others):
-            continue
-        near = next(c for c, t in sides.items() if t == collection_id)
-        far = next(c for c, t in sides.items() if t != collection_id)
-        found[name] = MultiReference(
-            name,
-            sides[far],
-            join,
-            join.c[near],
-            join.c[far],
-            others[0] if others else None,
-            reverse_key=name,
-        )
-    return found
 
 
 def _referenced_collection(column: sa.Column, servable) -> str | None:

@@ -5,7 +5,8 @@ operations the connector really implements, permissions and paging mode."""
 from __future__ import annotations
 
 from . import fieldtypes, operators
-from .catalog import ID, Collection, Field, MultiReference
+from .catalog import ID, Collection, Field
+from .joins import MultiReference
 
 READ_OPERATIONS = ["QUERY", "COUNT", "AGGREGATE", "DISTINCT"]
 WRITE_OPERATIONS = ["INSERT", "UPDATE", "REMOVE", "TRUNCATE"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 import uuid
 from typing import Any
 
@@ -253,3 +254,26 @@ def to_wire(wix_type: str, value: Any, column_type: sa.types.TypeEngine | None =
     if kind == TEXT and not isinstance(value, str):
         return str(value)
     return value
+
+
+# --- item ids ---------------------------------------------------------------
+
+
+def id_to_wire(value) -> str | None:
+    """Item ids are always strings on the wire, whatever the key column's type."""
+    return None if value is None else str(value)
+
+
+_INTEGER_ID = re.compile(r"\s*-?[0-9]{1,19}\s*")
+
+
+def id_to_database(column: sa.Column, value):
+    """An item id as the key column binds it; :class:`Invalid` if it can't be one."""
+    if isinstance(column.type, sa.Integer):
+        if isinstance(value, str) and _INTEGER_ID.fullmatch(value):
+            value = int(value)
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if is_int and -INT64 <= value < INT64:
+            return value
+        raise Invalid("Expected an item id: this collection's ids are integers.")
+    return to_database(TEXT, column.type, value)

@@ -1,5 +1,6 @@
 """Join tables of MULTI_REFERENCE fields: named deterministically, created and
-dropped with their field, and recorded (both directions) in the metadata.
+dropped with their field, recorded (both directions) in the metadata, and
+reflected as fields (recorded ones, and pure join tables other tools made).
 
 A join table holds (referring_id, referenced_id, created): unique on the pair,
 each side a foreign key with cascading delete, so removing an item, truncating
@@ -9,11 +10,13 @@ or deleting a collection leaves no reference behind.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from . import metadata
+from .fieldtypes import MULTI_REFERENCE, id_to_database
 from .sqltypes import MAX_NAME
 
 NEAR, FAR, CREATED = "referring_id", "referenced_id", "created"
@@ -103,3 +106,98 @@ def drop_join(ops, conn, join_table: str) -> None:
     """Drop a join table and both directions' records of it."""
     ops.drop_table(join_table)
     metadata.forget_join(conn, join_table)
+
+
+# --- join tables as fields ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MultiReference:
+    """A MULTI_REFERENCE field: references kept in a join table, not in the item.
+
+    ``near`` holds this collection's item ids, ``far`` the referenced collection's,
+    ``created`` when each reference was made (the order references come in).
+    """
+
+    key: str
+    referenced: str
+    join: sa.Table
+    near: sa.Column
+    far: sa.Column
+    created: sa.Column | None
+    reverse_key: str | None = None
+    type: str = MULTI_REFERENCE
+    kind: str = MULTI_REFERENCE
+    column: None = None
+    expression: None = None
+    exact: None = None
+
+    def has(self, id_column: sa.Column, values: list, *, every: bool):
+        """Items referring to some (or, ``every``, all) of the ids ``values``."""
+        ids = [id_to_database(self.far, v) for v in values]
+
+        def refers_to(wanted):
+            return sa.exists().where(self.near == id_column, self.far.in_(wanted))
+
+        if not ids:
+            return sa.false()
+        return sa.and_(*(refers_to([i]) for i in ids)) if every else refers_to(ids)
+
+
+def recorded(conn, collection_id: str) -> dict[str, MultiReference]:
+    found = {}
+    for info in metadata.join_infos(conn, collection_id):
+        try:
+            join = sa.Table(info.join_table, sa.MetaData(), autoload_with=conn)
+        except sa.exc.NoSuchTableError:
+            continue  # dropped by another tool: nothing to serve
+        found[info.field_key] = MultiReference(
+            info.field_key,
+            info.referenced_collection,
+            join,
+            join.c[info.near_column],
+            join.c[info.far_column],
+            join.c.get("created"),
+            info.reverse_field_key,
+        )
+    return found
+
+
+def made_elsewhere(conn, collection_id: str, tables: list[str], servable) -> dict:
+    """Join tables another tool made: a key of exactly two one-column foreign keys
+    to served collections, and nothing else but timestamps. Each appears as a
+    MULTI_REFERENCE field (named after the table) on both of its collections."""
+    found = {}
+    inspector = sa.inspect(conn)
+    for name in tables:
+        if metadata.is_internal(name) or name == collection_id:
+            continue
+        fks = inspector.get_foreign_keys(name)
+        sides = {
+            fk["constrained_columns"][0]: fk["referred_table"]
+            for fk in fks
+            if len(fk["constrained_columns"]) == 1
+        }
+        if collection_id not in sides.values() or len(sides) != 2:
+            continue
+        if not all(servable(t) for t in sides.values()):
+            continue
+        key = inspector.get_pk_constraint(name).get("constrained_columns") or []
+        if sorted(key) != sorted(sides) or len(set(sides.values())) != 2:
+            continue  # not a pure pair (a self-join would be ambiguous: left out)
+        join = sa.Table(name, sa.MetaData(), autoload_with=conn)
+        others = [c for c in join.columns if c.name not in sides]
+        if not all(isinstance(c.type, sa.DateTime) for c in others):
+            continue
+        near = next(c for c, t in sides.items() if t == collection_id)
+        far = next(c for c, t in sides.items() if t != collection_id)
+        found[name] = MultiReference(
+            name,
+            sides[far],
+            join,
+            join.c[near],
+            join.c[far],
+            others[0] if others else None,
+            reverse_key=name,
+        )
+    return found

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .catalog import Collection, id_to_database, id_to_wire
+from .catalog import Collection
 from .cursors import decode_key
 from .errors import BadRequest, CollectionNotFound, ValidationError, violation
+from .fieldtypes import id_to_database, id_to_wire
 from .queries import (
     DEFAULT_LIMIT,
     SortKey,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..catalog import Collection, id_to_database
+from ..catalog import Collection
 from ..errors import (
     ItemNotFound,
     ReferenceAlreadyExists,
@@ -12,7 +12,7 @@ from ..errors import (
     ValidationError,
     violation,
 )
-from ..fieldtypes import Invalid
+from ..fieldtypes import Invalid, id_to_database
 from .items import _error, now
 
 
