@@ -8,6 +8,8 @@ import re
 import pytest
 import sqlalchemy as sa
 from conftest import DATETIME, TEXT_ID, TIME, Client, create_table
+from wix_contract import COLUMN_TYPES as ALL_TYPES
+from wix_contract import expected_capabilities as capabilities
 
 from connector import create_app
 
@@ -17,72 +19,6 @@ WRITABLE_OPS = ["QUERY", "COUNT", "AGGREGATE", "DISTINCT", "INSERT", "UPDATE", "
 READ_ONLY_OPS = ["QUERY", "COUNT", "AGGREGATE", "DISTINCT"]
 DEFAULT_PERMISSIONS = {"insert": "ADMIN", "update": "ADMIN", "remove": "ADMIN", "read": "ANYONE"}
 
-TEXT_OPS = [
-    "EQ",
-    "LT",
-    "GT",
-    "NE",
-    "LTE",
-    "GTE",
-    "STARTS_WITH",
-    "ENDS_WITH",
-    "CONTAINS",
-    "HAS_SOME",
-    "HAS_ALL",
-    "EXISTS",
-    "URLIZED",
-]
-ORDERED_OPS = ["EQ", "LT", "GT", "NE", "LTE", "GTE", "HAS_SOME", "HAS_ALL", "EXISTS"]
-EQUALITY_OPS = ["EQ", "NE", "HAS_SOME", "HAS_ALL", "EXISTS"]
-
-TEXT_LIKE = [
-    "TEXT",
-    "URL",
-    "RICH_TEXT",
-    "IMAGE",
-    "VIDEO",
-    "AUDIO",
-    "DOCUMENT",
-    "LANGUAGE",
-    "PAGE_LINK",
-]
-ORDERED = ["NUMBER", "DATE", "DATETIME", "TIME"]
-JSON_LIKE = [
-    "OBJECT",
-    "ANY",
-    "ADDRESS",
-    "RICH_CONTENT",
-    "MEDIA_GALLERY",
-    "ARRAY",
-    "ARRAY_STRING",
-    "ARRAY_DOCUMENT",
-]
-
-#: Every supported field type, in capabilities/get's order.
-ALL_TYPES = [
-    "TEXT",
-    "NUMBER",
-    "BOOLEAN",
-    "DATE",
-    "DATETIME",
-    "TIME",
-    "URL",
-    "RICH_TEXT",
-    "IMAGE",
-    "VIDEO",
-    "AUDIO",
-    "DOCUMENT",
-    "LANGUAGE",
-    "PAGE_LINK",
-    "OBJECT",
-    "ANY",
-    "ADDRESS",
-    "RICH_CONTENT",
-    "MEDIA_GALLERY",
-    "ARRAY",
-    "ARRAY_STRING",
-    "ARRAY_DOCUMENT",
-]
 
 SYSTEM_NAMES = {
     "_id": "ID",
@@ -92,17 +28,6 @@ SYSTEM_NAMES = {
 }
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def capabilities(wix_type: str) -> dict:
-    if wix_type in TEXT_LIKE:
-        return {"sortable": True, "queryOperators": TEXT_OPS}
-    if wix_type in ORDERED:
-        return {"sortable": True, "queryOperators": ORDERED_OPS}
-    if wix_type == "BOOLEAN":
-        return {"sortable": True, "queryOperators": EQUALITY_OPS}
-    assert wix_type in JSON_LIKE, wix_type
-    return {"sortable": False, "queryOperators": EQUALITY_OPS}
 
 
 def field(key: str, wix_type: str, display_name: str | None = None, description=None) -> dict:
