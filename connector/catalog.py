@@ -193,9 +193,13 @@ class Catalog:
         return sorted(n for n in names if self._servable(n))
 
     def exists(self, name: str) -> bool:
-        """Whether a table or view of that exact name exists (served or not)."""
+        """Whether a table or view of that name exists, served or not (on SQLite,
+        whose table names ignore case, in any case)."""
         inspector = sa.inspect(self.engine)
-        return name in inspector.get_table_names() or name in inspector.get_view_names()
+        names = [*inspector.get_table_names(), *inspector.get_view_names()]
+        if self.engine.dialect.name == "sqlite":
+            return name.casefold() in {n.casefold() for n in names}
+        return name in names
 
     def _servable(self, name) -> bool:
         return (

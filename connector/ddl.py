@@ -27,13 +27,18 @@ from .errors import (
     change_error,
     violation,
 )
-from .fieldtypes import DATETIME, MULTI_REFERENCE, REFERENCE, TEXT
+from .fieldtypes import MULTI_REFERENCE, REFERENCE, TEXT
 from .retypes import Retype, check_retype, using
-from .sqltypes import KEY_TEXT, column_type, folds_case, name_problem, supported_types
+from .sqltypes import (
+    KEY_TEXT,
+    SYSTEM_TYPES,
+    column_type,
+    folds_case,
+    name_problem,
+    supported_types,
+)
 
 log = logging.getLogger(__name__)
-
-SYSTEM_TYPES = {"_id": TEXT, "_createdDate": DATETIME, "_updatedDate": DATETIME, "_owner": TEXT}
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
         )
     specs = _with_system_fields(_field_specs(collection, engine.dialect, catalog))
     _check_reverse_keys(specs, collection_id, None, catalog)
-    if _table_exists(engine, collection_id):
+    if catalog.exists(collection_id):
         raise CollectionAlreadyExists(collection_id)
     columns = [_new_column(s, s.key, collection_id) for s in specs if s.is_column]
     try:
@@ -246,12 +251,13 @@ def _create_join(ops, conn, collection_id: str, spec: FieldSpec, near: tuple) ->
 def _referring_fields(engine, table_name: str) -> list[str]:
     """ "table.column" of every foreign key from another table to ``table_name``
     (join tables of MULTI_REFERENCE fields are the connector's, dropped with it)."""
-    inspector = sa.inspect(engine)
+    with engine.connect() as conn:
+        every = joins.foreign_keys(conn)
     return [
         f"{other}.{'.'.join(fk['constrained_columns'])}"
-        for other in inspector.get_table_names()
+        for other, fks in sorted(every.items())
         if other != table_name and not metadata.is_internal(other)
-        for fk in inspector.get_foreign_keys(other)
+        for fk in fks
         if fk["referred_table"] == table_name
     ]
 
@@ -268,14 +274,6 @@ def _undo_create(engine, collection_id: str) -> None:
         if sa.inspect(conn).has_table(collection_id):
             ops.drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
-
-
-def _table_exists(engine, name: str) -> bool:
-    inspector = sa.inspect(engine)
-    names = [*inspector.get_table_names(), *inspector.get_view_names()]
-    if engine.dialect.name == "sqlite":  # SQLite's table names ignore case
-        return name.casefold() in {n.casefold() for n in names}
-    return name in names
 
 
 # --- update -------------------------------------------------------------------

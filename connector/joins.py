@@ -163,28 +163,39 @@ def recorded(conn, collection_id: str) -> dict[str, MultiReference]:
     return found
 
 
+def foreign_keys(conn) -> dict[str, list[dict]]:
+    """Every table's foreign keys, in one batched reflection (not a query a table)."""
+    return {table: fks for (_, table), fks in sa.inspect(conn).get_multi_foreign_keys().items()}
+
+
 def made_elsewhere(conn, collection_id: str, tables: list[str], servable) -> dict:
     """Join tables another tool made: a key of exactly two one-column foreign keys
     to served collections, and nothing else but timestamps. Each appears as a
     MULTI_REFERENCE field (named after the table) on both of its collections."""
     found = {}
-    inspector = sa.inspect(conn)
-    for name in tables:
-        if metadata.is_internal(name) or name == collection_id:
+    candidates = {}
+    for name, fks in foreign_keys(conn).items():
+        if metadata.is_internal(name) or name == collection_id or name not in tables:
             continue
-        fks = inspector.get_foreign_keys(name)
         sides = {
             fk["constrained_columns"][0]: fk["referred_table"]
             for fk in fks
             if len(fk["constrained_columns"]) == 1
         }
-        if collection_id not in sides.values() or len(sides) != 2:
-            continue
-        if not all(servable(t) for t in sides.values()):
-            continue
-        key = inspector.get_pk_constraint(name).get("constrained_columns") or []
-        if sorted(key) != sorted(sides) or len(set(sides.values())) != 2:
-            continue  # not a pure pair (a self-join would be ambiguous: left out)
+        if (
+            collection_id in sides.values()
+            and len(sides) == 2
+            and len(set(sides.values())) == 2  # a self-join would be ambiguous: left out
+            and all(servable(t) for t in sides.values())
+        ):
+            candidates[name] = sides
+    if not candidates:
+        return found
+    keys = sa.inspect(conn).get_multi_pk_constraint(filter_names=list(candidates))
+    for (_, name), key in keys.items():
+        sides = candidates[name]
+        if sorted(key.get("constrained_columns") or []) != sorted(sides):
+            continue  # not a pure pair
         join = sa.Table(name, sa.MetaData(), autoload_with=conn)
         others = [c for c in join.columns if c.name not in sides]
         if not all(isinstance(c.type, sa.DateTime) for c in others):

@@ -223,10 +223,7 @@ def declare_field(conn: Connection, *, collection_id: str, field_key: str, wix_t
     :param wix_type: the Wix field type, e.g. ``ARRAY`` for a JSON column or ``URL``
         for a text column.
     """
-    key = {"collection_id": collection_id, "field_key": field_key}
-    updated = conn.execute(fields.update().filter_by(**key).values(wix_type=wix_type))
-    if updated.rowcount == 0:
-        conn.execute(fields.insert().values(**key, wix_type=wix_type))
+    set_field_info(conn, collection_id, field_key, FieldInfo(wix_type))
 
 
 def shared_secret(conn: Connection, name: str) -> str:

@@ -15,9 +15,7 @@ import sqlalchemy as sa
 from . import fieldtypes
 from .catalog import Collection
 from .fieldtypes import NUMBER, TEXT
-
-SYSTEM_FIELDS = ("_id", "_createdDate", "_updatedDate", "_owner")
-
+from .sqltypes import SYSTEM_TYPES
 
 _NUMBER_TEXT = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
 
@@ -70,7 +68,7 @@ def check_retype(conn, current: Collection, key: str, new_type: str):
     """(Why ``key`` cannot become ``new_type`` or None, its default's literal)."""
     field = current.fields[key]
     old_kind, new_kind = field.kind, fieldtypes.base_type(new_type)
-    if key in SYSTEM_FIELDS:
+    if key in SYSTEM_TYPES:
         return "System fields cannot be retyped.", None
     default_text = _default_text(conn, field.column)
     default = default_literal(default_text)

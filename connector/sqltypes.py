@@ -3,6 +3,8 @@ with on each backend, which types a database can hold, and the names it accepts.
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
@@ -36,6 +38,8 @@ SUPPORTED_TYPES = [
     "REFERENCE",
     "MULTI_REFERENCE",  # a join table, not a column
 ]
+#: The system fields and their Wix types (system fields are never dropped or retyped).
+SYSTEM_TYPES = {"_id": TEXT, "_createdDate": DATETIME, "_updatedDate": DATETIME, "_owner": TEXT}
 KEY_TEXT = sa.String(255)  # _id and _owner: indexable on every backend
 MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
 
@@ -63,6 +67,7 @@ def column_type(wix_type: str) -> sa.types.TypeEngine:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
+@functools.lru_cache(maxsize=16)
 def supported_types(dialect) -> list[str]:
     """The Wix types this database can hold: those whose column type it compiles."""
     supported = []

@@ -8,6 +8,7 @@ import contextlib
 
 import pytest
 import sqlalchemy as sa
+from wix_contract import ALL_CAPABILITIES
 
 EMPLOYERS = [{"_id": "hk", "name": "Hell's Kitchen"}, {"_id": "joe", "name": "Joe's"}]
 
@@ -66,21 +67,7 @@ def test_a_created_reference_field_is_described_as_one(jobs):
         "encrypted": False,
         "capabilities": {
             "sortable": True,
-            "queryOperators": [
-                "EQ",
-                "LT",
-                "GT",
-                "NE",
-                "LTE",
-                "GTE",
-                "STARTS_WITH",
-                "ENDS_WITH",
-                "CONTAINS",
-                "HAS_SOME",
-                "HAS_ALL",
-                "EXISTS",
-                "URLIZED",
-            ],
+            "queryOperators": ALL_CAPABILITIES,
         },
     }
 
