@@ -77,7 +77,7 @@ def db_upgrade(database_url):
     url = database_url or from_env().get("DATABASE_URL")
     if not url:
         raise click.UsageError("Give --database-url or set DATABASE_URL.")
-    engine = create_engine(normalize_database_url(url))
+    engine = create_engine(normalize_database_url(url), schema=from_env().get("DATABASE_SCHEMA"))
     try:
         migrate.upgrade(engine)
     finally:

@@ -31,6 +31,8 @@ def endpoint(schema: type[schemas.Schema]):
                 request.get_data(cache=False), request.headers.get("Authorization")
             )
             g.wix_metadata = envelope.metadata
+            # For the access log (gunicorn.conf.py): which Wix request this was.
+            request.environ["connector.request_id"] = envelope.metadata.get("requestId") or "-"
             return jsonify(fn(schemas.load(instance, envelope.request)))
 
         return view
