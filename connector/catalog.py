@@ -9,6 +9,7 @@ created by another tool shows up without a restart).
 from __future__ import annotations
 
 import decimal
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,9 +78,14 @@ class Field:
         return value
 
     def to_wire(self, value):
+        return self.wire(value)
+
+    @functools.cached_property
+    def wire(self):
+        """The value-to-JSON conversion of this field, chosen once (see fieldtypes.wire_reader)."""
         if self.holds_id:
-            return id_to_wire(value)
-        return fieldtypes.to_wire(self.type, value, self.column.type)
+            return id_to_wire
+        return fieldtypes.wire_reader(self.type, self.column.type)
 
 
 @dataclass
@@ -96,16 +102,31 @@ class Collection:
     is_view: bool = False
     multi: dict[str, joins.MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
+    _reader_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def row_to_item(self, row) -> dict:
         """A result row (whose keys are field keys) as a wire item."""
-        item = {}
-        for key, value in row._mapping.items():
-            f = self.fields.get(key)
-            if f is None:
-                continue
-            item[key] = f.to_wire(value)
-        return item
+        return self.rows_to_items([row])[0]
+
+    def rows_to_items(self, rows) -> list[dict]:
+        """Result rows (a list, or a result to read to the end) as wire items.
+        Columns that are not fields (cursor keys, join columns) are left out."""
+        rows = rows if isinstance(rows, list) else rows.all()
+        if not rows:
+            return []
+        picks = self._readers(rows[0]._fields)
+        return [{key: wire(row[i]) for i, key, wire in picks} for row in rows]
+
+    def _readers(self, keys: tuple) -> list:
+        """(position, key, conversion) of the result columns that are fields:
+        worked out once per distinct result shape, not once per row."""
+        readers = self._reader_cache.get(keys)
+        if readers is None:
+            readers = [(i, k, f.wire) for i, k in enumerate(keys) if (f := self.fields.get(k))]
+            if len(self._reader_cache) > 64:  # projections are few; never let them pile up
+                self._reader_cache.clear()
+            self._reader_cache[keys] = readers
+        return readers
 
     def target(self, key: str):
         """A field or MULTI_REFERENCE field by key, for filters (None: unknown)."""

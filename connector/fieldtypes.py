@@ -223,7 +223,8 @@ def filter_operand(wix_type: str, value: Any) -> Any:
 def format_datetime(value: dt.datetime) -> dict:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return {"$date": f"{value.year:04d}-{value:%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"}
+    # isoformat pads the year to four digits and truncates to milliseconds, as Wix writes them.
+    return {"$date": value.isoformat(timespec="milliseconds") + "Z"}
 
 
 def format_time(value: dt.time | dt.timedelta) -> str:
@@ -254,6 +255,37 @@ def to_wire(wix_type: str, value: Any, column_type: sa.types.TypeEngine | None =
     if kind == TEXT and not isinstance(value, str):
         return str(value)
     return value
+
+
+def wire_reader(wix_type: str, column_type: sa.types.TypeEngine | None = None):
+    """A function doing what :func:`to_wire` does for one field, with the choice of
+    conversion made once: results convert every value of every row through it."""
+    kind = base_type(wix_type)
+    if kind == NUMBER and isinstance(column_type, sa.Float):
+        return _float_or_none
+    if kind == DATETIME:
+        return _datetime_to_wire
+    if kind == TEXT:
+        return _text_to_wire
+    if kind == BOOLEAN:
+        return _bool_or_none
+    return lambda value: to_wire(wix_type, value, column_type)
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
+
+
+def _bool_or_none(value):
+    return None if value is None else bool(value)
+
+
+def _datetime_to_wire(value):
+    return format_datetime(value) if isinstance(value, dt.datetime) else value
+
+
+def _text_to_wire(value):
+    return value if value is None or value.__class__ is str else str(value)
 
 
 # --- item ids ---------------------------------------------------------------

@@ -153,6 +153,10 @@ def create_index(engine, collection: Collection, spec: dict, *, most: int) -> di
             lengths[field.column.name] = 255
         if p["order"] == "DESC":
             column = _descending_column(engine, field.column.name) if mysql else column.desc()
+        if engine.dialect.name == "postgresql" and field.column.nullable:
+            # Built in the order queries sort by (nulls first ascending, so last
+            # descending): PostgreSQL's default NULLS LAST index could not serve them.
+            column = column.nulls_last() if p["order"] == "DESC" else column.nulls_first()
         columns.append(column)
     try:
         with engine.begin() as conn:

@@ -48,13 +48,20 @@ def sort_keys(resolve, sort: list[dict], *, path: str = "query.sort") -> list[So
     return keys
 
 
+def _nullable(target) -> bool:
+    column = getattr(target, "column", None)
+    return column is None or bool(column.nullable)
+
+
 def order_clauses(keys: list[SortKey], backend, *, reverse: bool = False) -> list:
     """ORDER BY for ``keys``: code-point text order, nulls first ascending."""
     clauses = []
     for key in keys:
         descending = key.descending != reverse
         expr = key.target.exact.desc() if descending else key.target.exact.asc()
-        if backend.name == "postgresql":  # the only one whose default puts nulls last
+        # PostgreSQL alone puts nulls last ascending. Only said where nulls can be:
+        # a NULLS clause the index was not built with keeps the index from ordering.
+        if backend.name == "postgresql" and _nullable(key.target):
             expr = expr.nulls_last() if descending else expr.nulls_first()
         clauses.append(expr)
     return clauses
@@ -74,7 +81,16 @@ def keyset_after(keys: list[SortKey], values: list, *, reverse: bool = False):
             same = expr == value
         alternatives.append(sa.and_(*equal, beyond) if equal else beyond)
         equal.append(same)
-    return sa.or_(*alternatives)
+    after = sa.or_(*alternatives)
+    # The same rows, with the first key's range stated on its own: a condition an
+    # index on that key can start its scan at, where the OR alone would make the
+    # database walk the index from the start (a deep page would cost its depth).
+    first, value = keys[0], values[0]
+    descending = first.descending != reverse
+    if value is not None and not (descending and _nullable(first.target)):
+        bound = first.target.exact <= value if descending else first.target.exact >= value
+        return sa.and_(bound, after)
+    return after
 
 
 def with_id(keys: list[SortKey], collection: Collection) -> list[SortKey]:
@@ -127,7 +143,7 @@ def _offset_page(conn, collection: Collection, q: dict, request: dict) -> dict:
         .limit(limit)
         .offset(offset)
     )
-    items = [collection.row_to_item(row) for row in conn.execute(stmt)]
+    items = collection.rows_to_items(conn.execute(stmt))
     metadata = {"count": len(items), "offset": offset}
     if request.get("returnTotalCount"):
         metadata["total"] = _total(conn, collection, where)
@@ -188,7 +204,7 @@ def _cursor_page(conn, collection, q, cursor_paging, request, signer) -> dict:
     }
     if request.get("returnTotalCount"):
         metadata["total"] = _total(conn, collection, where)
-    return {"items": [collection.row_to_item(row) for row in rows], "pagingMetadata": metadata}
+    return {"items": collection.rows_to_items(rows), "pagingMetadata": metadata}
 
 
 def cursors_for(state, rows, key_labels, more, backward, signer) -> dict:

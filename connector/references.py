@@ -100,8 +100,7 @@ def _items_by_id(conn, target: Collection, ids: set[str], fields=None) -> dict[s
     if not keys:
         return {}
     stmt = sa.select(*target.select_fields(fields)).where(target.id_field.column.in_(keys))
-    found = (target.row_to_item(row) for row in conn.execute(stmt))
-    return {item["_id"]: item for item in found}
+    return {item["_id"]: item for item in target.rows_to_items(conn.execute(stmt))}
 
 
 DEFAULT_INCLUDE_LIMIT = 50
@@ -131,8 +130,9 @@ def _include_many(conn, collection, multi, items, limit, collections) -> None:
         .where(refs.c.rank <= limit)
         .order_by(refs.c.near, refs.c.rank)
     )
-    for row in conn.execute(stmt):
-        keys[row.near][multi.key].append(target.row_to_item(row))
+    rows = conn.execute(stmt).all()
+    for row, item in zip(rows, target.rows_to_items(rows), strict=True):
+        keys[row.near][multi.key].append(item)
 
 
 # --- query-referenced ---------------------------------------------------------------
