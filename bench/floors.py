@@ -22,6 +22,7 @@ import uuid
 import sqlalchemy as sa
 
 from connector import db
+from connector.catalog import Collection
 
 from . import seed
 from .stats import summarize
@@ -120,19 +121,24 @@ def read_floor(app, workload, headers: dict, *, seconds: float) -> dict:
             conn.rollback()
 
         core_figures = measure(core_one_connection, seconds=seconds)
-    driver, raw = _replay_driver(engine, watch.sql, commit=False)
+    return _figures(engine, watch.sql, core_figures, commit=False, seconds=seconds)
+
+
+def _figures(engine, calls, core_figures, *, commit, seconds, limit=None, rename=None) -> dict:
+    """The driver's figures for replaying ``calls``, beside the Core figures."""
+    driver, raw = _replay_driver(engine, calls, commit=commit, rename=rename)
     try:
-        driver_figures = measure(driver, seconds=seconds)
+        driver_figures = measure(driver, seconds=seconds, limit=limit)
     finally:
         raw.close()
     return {
-        "statements": [statement for statement, _, _ in watch.sql],
+        "statements": [statement for statement, _, _ in calls],
         "core": core_figures,
         "driver": driver_figures,
     }
 
 
-def _rows(app, items) -> tuple[sa.Table, list[dict]]:
+def _rows(app, items) -> tuple[Collection, list[dict]]:
     """Database rows for wire ``items``, as the connector would store them."""
     catalog = app.extensions["connector.catalog"]
     collection = catalog.get(seed.ITEMS)
@@ -204,14 +210,7 @@ def write_floor(app, workload, *, seconds: float, remove_ids: list[str]) -> dict
     def rename():
         return {old: next(removable) if workload.floor == "remove" else next(ids) for old in sent}
 
-    driver, raw = _replay_driver(engine, watch.sql, commit=True, rename=rename)
-    try:
-        driver_figures = measure(driver, seconds=seconds, limit=limit)
-    finally:
-        raw.close()
-    return {
-        "statements": [statement for statement, _, _ in watch.sql],
-        "core": core_figures,
-        "driver": driver_figures,
-        "rows_per_request": len(rows),
-    }
+    figures = _figures(
+        engine, watch.sql, core_figures, commit=True, seconds=seconds, limit=limit, rename=rename
+    )
+    return {**figures, "rows_per_request": len(rows)}
