@@ -13,6 +13,7 @@ from .auth import Verifier
 from .catalog import Catalog
 from .cursors import CursorSigner
 from .http import register_error_handlers
+from .jsonwire import WireJSONProvider
 
 __version__ = "0.1.0"
 
@@ -33,7 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         url = f"sqlite:///{os.path.join(app.instance_path, 'connector.sqlite3')}"
     app.config["DATABASE_URL"] = settings.normalize_database_url(url)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["CONNECTOR_MAX_BODY"])
-    app.json.sort_keys = False  # items keep their fields in column order
+    app.json = WireJSONProvider(app)
 
     db.init_app(app)
     engine = db.get_engine(app)

@@ -41,6 +41,10 @@ class Backend:
 
     name = "generic"
 
+    #: The isolation level reads run at (None: the connection's default). Where
+    #: switching to autocommit is free, a read skips its BEGIN and ROLLBACK.
+    read_isolation: str | None = None
+
     def exact_text(self, expr, column=None):
         """``expr`` as compared and ordered by code point, case-sensitively."""
         return expr
@@ -184,6 +188,9 @@ class SQLite(JsonWalk, Backend):
 
 class PostgreSQL(Backend):
     name = "postgresql"
+    # psycopg switches autocommit without a round trip; READ COMMITTED gives each
+    # statement its own snapshot anyway, so a transaction around a read adds nothing.
+    read_isolation = "AUTOCOMMIT"
     _TYPE_NAMES = {"string": ("string",), "number": ("number",), "boolean": ("boolean",)}
 
     def __init__(self, code_point_collation: bool):

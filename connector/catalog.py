@@ -122,7 +122,8 @@ class Collection:
         worked out once per distinct result shape, not once per row."""
         readers = self._reader_cache.get(keys)
         if readers is None:
-            readers = [(i, k, f.wire) for i, k in enumerate(keys) if (f := self.fields.get(k))]
+            # Plain str keys: reflected names are str subclasses, which orjson refuses.
+            readers = [(i, str(k), f.wire) for i, k in enumerate(keys) if (f := self.fields.get(k))]
             if len(self._reader_cache) > 64:  # projections are few; never let them pile up
                 self._reader_cache.clear()
             self._reader_cache[keys] = readers

@@ -221,10 +221,11 @@ def filter_operand(wix_type: str, value: Any) -> Any:
 
 
 def format_datetime(value: dt.datetime) -> dict:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    # isoformat pads the year to four digits and truncates to milliseconds, as Wix writes them.
-    return {"$date": value.isoformat(timespec="milliseconds") + "Z"}
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    # isoformat pads the year to four digits and truncates to milliseconds, as Wix
+    # writes them: always 23 characters, then the offset of an aware UTC value.
+    return {"$date": value.isoformat(timespec="milliseconds")[:23] + "Z"}
 
 
 def format_time(value: dt.time | dt.timedelta) -> str:

@@ -62,6 +62,8 @@ def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
             conn.execution_options(connector_write=True)
             with conn.begin():
                 return fn(conn, collection, *args)
+        if collection.backend.read_isolation:
+            conn.execution_options(isolation_level=collection.backend.read_isolation)
         return fn(conn, collection, *args)
 
 

@@ -276,6 +276,28 @@ def test_create_every_supported_type_and_round_trip_a_value_of_each(wix):
     assert list(items[0]) == order
 
 
+def test_a_batch_of_every_type_stores_what_one_item_at_a_time_stores(wix):
+    """Items with the same fields go in as one statement (on PostgreSQL an array
+    per column): each comes back, in request order, as a lone insert stores it."""
+    create(wix, "every", [{"key": _key(t), "type": t} for t in ALL_TYPES])
+    full = {_key(t): v for t, v in VALUES.items()}
+    nulls = {_key(t): None for t in ALL_TYPES}
+    batch = [{"_id": "c", **full}, {"_id": "a", **nulls}, {"_id": "b", **full}]
+    alone = [{**item, "_id": f"{item['_id']}-alone"} for item in batch]
+
+    batched = without_dates(insert(wix, "every", batch))
+    one_by_one = [without_dates(insert(wix, "every", [item]))[0] for item in alone]
+
+    expected = [{**item, "_owner": None} for item in batch]
+    assert batched == expected
+    assert one_by_one == [{**item, "_id": f"{item['_id']}-alone"} for item in expected]
+    assert without_dates(wix.items("every", {"filter": {"_id": {"$in": ["a", "b", "c"]}}})) == [
+        expected[1],
+        expected[2],
+        expected[0],
+    ]
+
+
 def test_create_adds_missing_system_fields(wix):
     expected = collection("notes", [ID, field("body", "TEXT")] + SYSTEM_TAIL)
     assert create(wix, "notes", [{"key": "body", "type": "TEXT"}]) == expected

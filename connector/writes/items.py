@@ -27,6 +27,7 @@ from ..errors import (
     violation,
 )
 from ..fieldtypes import TEXT, Invalid
+from . import batches
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
     results: list[dict | None] = [None] * len(items)
     pending: dict[int, dict] = {}
     seen = set()
+    generated = set()  # ids made here are new: no need to look for them
     id_field = collection.id_field
     for i, item in enumerate(items):
         try:
@@ -131,6 +133,7 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
                 row.pop(ID, None)
                 if id_field.kind == TEXT:
                     row[ID] = str(uuid.uuid4())
+                    generated.add(i)
             for key in SERVER_SET:
                 if key in collection.fields:
                     row[key] = stamp
@@ -144,7 +147,8 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
                 continue
             seen.add(row[ID])
         pending[i] = row
-    existing = _select(conn, collection, [r[ID] for r in pending.values() if ID in r], lock=False)
+    given = [r[ID] for i, r in pending.items() if ID in r and i not in generated]
+    existing = _select(conn, collection, given, lock=False)
     for i in [i for i, r in pending.items() if r.get(ID) in existing]:
         results[i] = _error(ItemAlreadyExists(id_field.to_wire(pending.pop(i)[ID])))
     _write_batch(conn, collection, pending, results, _insert_rows, _insert_one_error)
@@ -153,13 +157,11 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
 
 def _insert_rows(conn, collection: Collection, rows: list[dict]) -> list:
     """Insert rows (all with the same fields); the stored rows, in order."""
-    table = collection.table
     if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        stmt = table.insert().returning(*collection.select_fields(), sort_by_parameter_order=True)
-        return conn.execute(stmt, [_columns(collection, r) for r in rows]).all()
+        return batches.insert_rows(conn, collection, [_columns(collection, r) for r in rows])
     ids = []  # no RETURNING (MySQL proper): insert one by one, read back
     for row in rows:
-        result = conn.execute(table.insert(), _columns(collection, row))
+        result = conn.execute(collection.table.insert(), _columns(collection, row))
         ids.append(row.get(ID, result.inserted_primary_key[0]))
     stored = _select(conn, collection, ids, lock=False)
     return [stored[i] for i in ids]
@@ -312,6 +314,7 @@ def _write_batch(conn, collection, pending: dict[int, dict], results, write, exp
                         raise
                     results[i] = _error(explain(conn, collection, row, exc))
                     stored.append(None)
-        for i, row in zip(indexes, stored, strict=True):
-            if row is not None:
-                results[i] = {"item": collection.row_to_item(row)}
+        written = [(i, row) for i, row in zip(indexes, stored, strict=True) if row is not None]
+        items = collection.rows_to_items([row for _, row in written])
+        for (i, _), item in zip(written, items, strict=True):
+            results[i] = {"item": item}
