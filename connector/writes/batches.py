@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 from ..catalog import ID, Collection
 
-#: Column types a PostgreSQL array of them carries exactly (an array column would
-#: be flattened by unnest; other types keep the portable form).
+#: Column types a PostgreSQL array of them carries exactly (array columns are not
+#: among them: unnest would flatten them; other types keep the portable form).
 _UNNESTABLE = (
     sa.String,
     sa.Integer,
@@ -43,7 +43,9 @@ def insert_rows(conn, collection: Collection, rows: list[dict]) -> list:
             sa.func.unnest(
                 *(
                     sa.bindparam(
-                        f"column_{n}", [row[key] for row in rows], type_=_array_of(table.c[key])
+                        f"column_{n}",
+                        [row[key] for row in rows],
+                        type_=postgresql.ARRAY(table.c[key].type),
                     )
                     for n, key in enumerate(keys)
                 )
@@ -69,13 +71,8 @@ def _can_unnest(conn, collection: Collection, rows: list[dict]) -> bool:
         # Ids the database makes (or pads) could not be matched to the batch.
         return False
     columns = collection.table.c
+    # Enum is a String, but a native enum's array needs the enum type's own name.
     return all(
-        isinstance(columns[key].type, _UNNESTABLE)
-        and not isinstance(columns[key].type, sa.ARRAY)
-        and not isinstance(columns[key].type, sa.Enum)
+        isinstance(columns[key].type, _UNNESTABLE) and not isinstance(columns[key].type, sa.Enum)
         for key in rows[0]
     )
-
-
-def _array_of(column: sa.Column):
-    return postgresql.ARRAY(column.type)
