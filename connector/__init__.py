@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 from collections.abc import Mapping
 
 from flask import Flask
@@ -49,10 +51,35 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     app.extensions["connector.verifier"] = Verifier.from_config(app.config)
     app.extensions["connector.cursors"] = CursorSigner(secret)
+    _init_sync(app, engine)
 
     register_error_handlers(app)
-    from .blueprints import capabilities, collections, indexes, items, references
+    from .blueprints import capabilities, collections, indexes, items, references, sync
 
     for blueprint in (items.bp, references.bp, collections.bp, capabilities.bp, indexes.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(sync.bp, url_prefix=sync_prefix(app))
     return app
+
+
+def sync_prefix(app: Flask) -> str:
+    """Where the sync API is mounted (``CONNECTOR_SYNC_PREFIX``), without a trailing slash."""
+    return "/" + str(app.config["CONNECTOR_SYNC_PREFIX"]).strip("/")
+
+
+def _init_sync(app: Flask, engine) -> None:
+    from .sync.docs import Sync
+    from .sync.feed import Waker
+    from .sync.store import Settings
+
+    settings = Settings(
+        overflow=str(app.config["CONNECTOR_SYNC_OVERFLOW_FIELD"]),
+        revs_limit=int(app.config["CONNECTOR_SYNC_REVS_LIMIT"]),
+    )
+    app.extensions["connector.sync"] = Sync(app.extensions["connector.catalog"], settings)
+    app.extensions["connector.sync_waker"] = Waker(engine)
+    with engine.begin() as conn:
+        # The server's uuid: replication clients key their checkpoints by it.
+        secret = metadata.shared_secret(conn, "sync_uuid")
+    app.extensions["connector.sync_uuid"] = hashlib.md5(secret.encode()).hexdigest()
+    app.extensions["connector.sync_started"] = str(int(time.time() * 1_000_000))

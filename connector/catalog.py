@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from . import backends, fieldtypes, joins, metadata
 from .errors import CollectionNotFound
 from .fieldtypes import id_to_database, id_to_wire
+from .sync import tables as sync_tables
 
 ID = "_id"
 
@@ -100,6 +101,7 @@ class Collection:
     backend: backends.Backend
     info: metadata.CollectionInfo = field(default_factory=metadata.CollectionInfo)
     is_view: bool = False
+    tracked: bool = False  # the sync API keeps its change history
     multi: dict[str, joins.MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
     _reader_cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -247,6 +249,7 @@ class Catalog:
             info = metadata.collection_info(conn, collection_id)
             collection = build_collection(table, backend, info, self._servable)
             if collection is not None:
+                collection.tracked = _tracked(conn, collection_id)
                 collection.multi = {
                     **joins.made_elsewhere(conn, collection_id, tables, self._servable),
                     **joins.recorded(conn, collection_id),
@@ -254,6 +257,12 @@ class Catalog:
         if collection is not None and is_view:
             collection.is_view = collection.read_only = True
         return collection
+
+
+def _tracked(conn, collection_id: str) -> bool:
+    counters = sync_tables.sync_collections
+    stmt = sa.select(counters.c.last_seq).where(counters.c.collection_id == collection_id)
+    return conn.execute(stmt).first() is not None
 
 
 def build_collection(

@@ -37,6 +37,8 @@ from .sqltypes import (
     name_problem,
     supported_types,
 )
+from .sync import store as sync_store
+from .sync import triggers as sync_triggers
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +306,8 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
     try:
         with engine.begin() as conn:
             _apply(conn, collection_id, plan)
+            if current.tracked:  # SQLite rebuilds a changed table without its triggers
+                sync_triggers.install(conn, current)
     except sa.exc.DBAPIError as exc:
         if dberrors.unavailable(exc):
             raise
@@ -492,6 +496,9 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
         touching = metadata.joins_touching(conn, collection_id)
         for join_table in touching:  # both directions' fields go with their join table
             joins.drop_join(ops, conn, join_table)
+        if current.tracked:
+            sync_store.untrack(conn, current)
+            sync_triggers.drop(conn, current)
         ops.drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
     catalog.forget_all()

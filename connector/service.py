@@ -16,6 +16,7 @@ from . import config, dberrors, ddl, indexes, sqltypes, writes
 from .catalog import Catalog, Collection
 from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
 from .filters import UnknownField
+from .sync import store as sync_store
 
 
 def catalog() -> Catalog:
@@ -61,7 +62,12 @@ def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
         if write:
             conn.execution_options(connector_write=True)
             with conn.begin():
-                return fn(conn, collection, *args)
+                result = fn(conn, collection, *args)
+                if collection.tracked:  # the change history, in the same transaction
+                    sync_store.settle(
+                        conn, collection, current_app.extensions["connector.sync"].settings
+                    )
+                return result
         if collection.backend.read_isolation:
             conn.execution_options(isolation_level=collection.backend.read_isolation)
         return fn(conn, collection, *args)

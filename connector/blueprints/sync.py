@@ -1,0 +1,416 @@
+"""/sync/...: the Sync Gateway Public REST API over the same collections.
+
+``GET /sync/`` is the server; ``/sync/{collection}/...`` a database per
+collection. Views parse parameters and answer; connector/sync does the work.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from .. import __version__, service
+from ..errors import ConnectorError
+from ..sync import attachments, docs, feed, local, params
+from ..sync.errors import BadRequest, FileExists, NotFound, SyncError, Unauthorized
+
+bp = Blueprint("sync", __name__)
+REALM = 'Basic realm="connector sync"'
+
+
+def _sync() -> docs.Sync:
+    return current_app.extensions["connector.sync"]
+
+
+def _waker() -> feed.Waker:
+    return current_app.extensions["connector.sync_waker"]
+
+
+# --- who may call ------------------------------------------------------------------
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint == "sync.server":
+        return None  # public, as Sync Gateway's root is: clients probe it first
+    key = current_app.config.get("CONNECTOR_API_KEY")
+    scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+    given = None
+    if scheme.lower() == "bearer":
+        given = credential.strip()
+    elif scheme.lower() == "basic" and request.authorization:
+        given = request.authorization.password
+    if key and given is not None and hmac.compare_digest(given.encode(), key.encode()):
+        return None
+    raise Unauthorized("Login required.")
+
+
+@bp.errorhandler(SyncError)
+def sync_error(exc: SyncError):
+    response = jsonify(exc.body)
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = REALM
+    return response
+
+
+@bp.errorhandler(ConnectorError)
+def connector_error(exc: ConnectorError):
+    """A refusal from the shared layers, said as Sync Gateway says it."""
+    error = {404: "not_found", 409: "conflict", 401: "unauthorized", 403: "forbidden"}
+    body = {"error": error.get(exc.status, "bad_request"), "reason": str(exc)}
+    return jsonify(body), exc.status
+
+
+# --- server and databases ------------------------------------------------------------
+
+
+@bp.get("/")
+def server():
+    return {
+        "couchdb": "Welcome",
+        "vendor": {"name": "connector", "version": __version__},
+        "version": f"connector/{__version__}",
+        "uuid": current_app.extensions["connector.sync_uuid"],
+    }
+
+
+@bp.get("/<db>/")
+def database(db):
+    sync = _sync()
+    with sync.reading(db) as (conn, collection):
+        seq = docs.store.last_seq(conn, collection.id)
+        count = docs.live_count(conn, collection.id)
+    return {
+        "db_name": db,
+        "doc_count": count,
+        "update_seq": seq,
+        "committed_update_seq": seq,
+        "instance_start_time": current_app.extensions["connector.sync_started"],
+        "compact_running": False,
+        "purge_seq": 0,
+        "disk_format_version": 0,
+        "state": "Online",
+    }
+
+
+@bp.put("/<db>/")
+def create_database(db):
+    if service.catalog().exists(db):
+        raise FileExists(f"The database {db!r} already exists.")
+    overflow = _sync().settings.overflow
+    service.create_collection({"id": db, "fields": [{"key": overflow, "type": "OBJECT"}]})
+    _sync().collection(db)
+    return jsonify({"ok": True}), 201
+
+
+@bp.delete("/<db>/")
+def delete_database(db):
+    try:
+        service.catalog().get(db)
+    except ConnectorError:
+        raise NotFound("no such database") from None
+    service.delete_collection(db)
+    return {"ok": True}
+
+
+@bp.post("/<db>/_ensure_full_commit")
+def ensure_full_commit(db):
+    _sync().collection(db)
+    return jsonify({"ok": True, "instance_start_time": "0"}), 201
+
+
+# --- documents --------------------------------------------------------------------------
+
+
+def _read_options() -> dict:
+    return {
+        "rev": request.args.get("rev"),
+        "revs": params.flag("revs"),
+        "latest": params.flag("latest"),
+        "attachments": params.flag("attachments"),
+        "atts_since": params.revs_list(params.json_arg("atts_since"), "atts_since"),
+        "open_revs": params.json_arg("open_revs")
+        if request.args.get("open_revs") != "all"
+        else "all",
+    }
+
+
+@bp.get("/<db>/<doc_id>")
+def get_doc(db, doc_id):
+    options = _read_options()
+    if options["open_revs"] is None:
+        options.pop("open_revs")
+    return jsonify(docs.read(_sync(), db, docs.check_doc_id(doc_id), options))
+
+
+def _one_result(result: dict):
+    if "error" in result:
+        raise _as_error(result)
+    return jsonify({"id": result["id"], "ok": True, "rev": result["rev"]}), 201
+
+
+def _as_error(result: dict) -> SyncError:
+    error = SyncError(result["reason"])
+    error.error, error.status = result["error"], result["status"]
+    return error
+
+
+@bp.put("/<db>/<doc_id>")
+def put_doc(db, doc_id):
+    doc = params.body_object()
+    doc["_id"] = docs.check_doc_id(doc_id)
+    rev = request.args.get("rev") or _if_match()
+    if rev and "_rev" not in doc:
+        doc["_rev"] = rev
+    new_edits = params.flag("new_edits", True)
+    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=new_edits)
+    if not new_edits and "error" not in result:
+        return jsonify({"id": result["id"], "ok": True, "rev": result["rev"]}), 201
+    return _one_result(result)
+
+
+@bp.post("/<db>/")
+def post_doc(db):
+    doc = params.body_object()
+    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=True)
+    return _one_result(result)
+
+
+@bp.delete("/<db>/<doc_id>")
+def delete_doc(db, doc_id):
+    rev = request.args.get("rev") or _if_match()
+    if not rev:
+        raise SyncError("A delete needs the current rev.") from None
+    doc = {"_id": docs.check_doc_id(doc_id), "_rev": rev, "_deleted": True}
+    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=True)
+    if "error" in result:
+        raise _as_error(result)
+    return {"id": result["id"], "ok": True, "rev": result["rev"]}
+
+
+def _if_match() -> str | None:
+    value = request.headers.get("If-Match")
+    return value.strip('"') if value else None
+
+
+@bp.post("/<db>/_bulk_docs")
+def bulk_docs(db):
+    body = params.body_object()
+    documents_ = body.get("docs")
+    if not isinstance(documents_, list):
+        raise BadRequest('_bulk_docs needs {"docs": [...]}.')
+    new_edits = body.get("new_edits", True)
+    if not isinstance(new_edits, bool):
+        raise BadRequest("new_edits must be true or false.")
+    results = docs.write_docs(_sync(), db, documents_, new_edits=new_edits)
+    return jsonify(results), 201
+
+
+@bp.post("/<db>/_bulk_get")
+def bulk_get(db):
+    body = params.body_object()
+    options = {
+        "revs": params.flag("revs"),
+        "latest": params.flag("latest"),
+        "attachments": params.flag("attachments"),
+    }
+    results = docs.bulk_get(_sync(), db, body.get("docs"), options)
+    if "application/json" in (request.headers.get("Accept") or ""):
+        return {"results": results}
+    return _multipart(results)
+
+
+def _multipart(results: list[dict]) -> Response:
+    """Sync Gateway's own answer: one JSON part per document revision."""
+    boundary = f"connector-{time.monotonic_ns():x}"
+    parts = []
+    for result in results:
+        for entry in result["docs"]:
+            doc = entry.get("ok") or entry["error"]
+            headers = f"Content-Type: application/json\r\nX-Doc-ID: {result['id']}\r\n"
+            if "ok" in entry:
+                headers += f"X-Rev-ID: {doc['_rev']}\r\n"
+            else:
+                headers += "X-Error: true\r\n"
+            parts.append(f"--{boundary}\r\n{headers}\r\n{json.dumps(doc)}\r\n")
+    text = "".join(parts) + f"--{boundary}--\r\n"
+    return Response(text, content_type=f"multipart/mixed; boundary={boundary}")
+
+
+@bp.post("/<db>/_revs_diff")
+def revs_diff(db):
+    return docs.revs_diff(_sync(), db, params.body_object())
+
+
+@bp.route("/<db>/_all_docs", methods=["GET", "POST"])
+def all_docs(db):
+    options = {
+        "include_docs": params.flag("include_docs"),
+        "update_seq": params.flag("update_seq"),
+        "descending": params.flag("descending"),
+        "limit": params.integer("limit"),
+        "skip": params.integer("skip", 0),
+        "keys": params.json_arg("keys"),
+        "startkey": params.json_arg("startkey", params.json_arg("start_key")),
+        "endkey": params.json_arg("endkey", params.json_arg("end_key")),
+    }
+    if request.method == "POST":
+        body = params.body_object(required=False)
+        if "keys" in body:
+            options["keys"] = body["keys"]
+    keys = options["keys"]
+    if keys is not None and (not isinstance(keys, list)):
+        raise BadRequest("keys must be a JSON array of document ids.")
+    for name in ("startkey", "endkey"):
+        if options[name] is not None and not isinstance(options[name], str):
+            raise BadRequest(f"{name} must be a document id (a JSON string).")
+    return docs.all_docs(_sync(), db, options)
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+@bp.get("/<db>/<doc_id>/<path:name>")
+def get_attachment(db, doc_id, name):
+    meta, data = docs.attachment(
+        _sync(), db, docs.check_doc_id(doc_id), name, request.args.get("rev")
+    )
+    etag = f'"{meta["digest"]}"'
+    if request.headers.get("If-None-Match") in (etag, meta["digest"]):
+        return Response(status=304, headers={"ETag": etag})
+    return Response(data, content_type=meta["content_type"], headers={"ETag": etag})
+
+
+@bp.put("/<db>/<doc_id>/<path:name>")
+def put_attachment(db, doc_id, name):
+    if request.content_length and request.content_length > attachments.MAX_BYTES:
+        raise attachments.TooLarge(f"An attachment may hold at most {attachments.MAX_BYTES} bytes.")
+    rev = request.args.get("rev") or _if_match()
+    content_type = request.headers.get("Content-Type") or "application/octet-stream"
+    result = docs.put_attachment(
+        _sync(), db, docs.check_doc_id(doc_id), name, request.get_data(), content_type, rev
+    )
+    return _one_result(result)
+
+
+# --- _local documents ----------------------------------------------------------------------
+
+
+@bp.get("/<db>/_local/<path:local_id>")
+def get_local(db, local_id):
+    return local.read(_sync(), db, local_id)
+
+
+@bp.put("/<db>/_local/<path:local_id>")
+def put_local(db, local_id):
+    rev = local.write(_sync(), db, local_id, params.body_object())
+    return jsonify({"id": f"_local/{local_id}", "ok": True, "rev": rev}), 201
+
+
+@bp.delete("/<db>/_local/<path:local_id>")
+def delete_local(db, local_id):
+    local.delete(_sync(), db, local_id, request.args.get("rev") or _if_match())
+    return {"id": f"_local/{local_id}", "ok": True}
+
+
+# --- the changes feed ----------------------------------------------------------------------
+
+
+def _feed_options() -> dict:
+    source = dict(request.args)
+    if request.method == "POST":
+        source.update(params.body_object(required=False))
+    doc_ids = source.get("doc_ids")
+    if isinstance(doc_ids, str):
+        try:
+            doc_ids = json.loads(doc_ids)
+        except ValueError:
+            raise BadRequest("doc_ids must be a JSON array.") from None
+    filter_ = source.get("filter")
+    if filter_ not in (None, "", "_doc_ids"):
+        raise BadRequest(f"Unknown filter {filter_!r}: the connector knows _doc_ids.")
+    if filter_ == "_doc_ids":
+        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
+            raise BadRequest("filter=_doc_ids needs doc_ids, a JSON array of ids.")
+    else:
+        doc_ids = None
+
+    def number(name, default):
+        value = source.get(name, default)
+        try:
+            value = None if value is None else int(value)
+        except (TypeError, ValueError):
+            raise BadRequest(f"{name} must be an integer.") from None
+        if value is not None and value < 0:
+            raise BadRequest(f"{name} must not be negative.")
+        return value
+
+    def truth(name):
+        value = source.get(name, False)
+        return value if isinstance(value, bool) else str(value).lower() in ("true", "1")
+
+    feed_kind = source.get("feed", "normal")
+    if feed_kind not in ("normal", "longpoll", "continuous"):
+        raise BadRequest(f"feed must be normal, longpoll or continuous, not {feed_kind!r}.")
+    style = source.get("style", "main_only")
+    if style not in ("main_only", "all_docs"):
+        raise BadRequest("style must be main_only or all_docs.")
+    timeout = number("timeout", feed.DEFAULT_TIMEOUT_MS)
+    return {
+        "feed": feed_kind,
+        "since": feed.parse_since(source.get("since")),
+        "limit": number("limit", None),
+        "include_docs": truth("include_docs"),
+        "active_only": truth("active_only"),
+        "style": style,
+        "doc_ids": doc_ids,
+        "heartbeat": number("heartbeat", 0),
+        "timeout": min(timeout, feed.MAX_TIMEOUT_MS),
+    }
+
+
+@bp.route("/<db>/_changes", methods=["GET", "POST"])
+def changes(db):
+    options = _feed_options()
+    sync = _sync()
+    collection_id = sync.collection(db).id
+    rows, last = feed.page(sync, db, options)
+    if options["feed"] == "normal" or (options["feed"] == "longpoll" and rows):
+        return {"results": rows, "last_seq": last}
+    waker = _waker()
+    heartbeat = options["heartbeat"] / 1000 or None
+    timeout = options["timeout"] / 1000 or None  # 0: no timeout (a heartbeat keeps it open)
+    continuous = options["feed"] == "continuous"
+
+    def stream():
+        since, started = last, time.monotonic()
+        for row in rows:
+            yield json.dumps(row) + "\n"
+        while True:
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is not None and left <= 0:
+                break
+            step = min(x for x in (left, heartbeat, 60.0) if x is not None)
+            if not waker.wait(collection_id, since, step):
+                if heartbeat:
+                    yield "\n"
+                continue
+            found, since = feed.page(sync, db, {**options, "since": since})
+            if not found:
+                continue
+            if not continuous:
+                yield json.dumps({"results": found, "last_seq": since})
+                return
+            for row in found:
+                yield json.dumps(row) + "\n"
+        if continuous:
+            yield json.dumps({"last_seq": since}) + "\n"
+        else:
+            yield json.dumps({"results": [], "last_seq": since})
+
+    content_type = "application/json" if not continuous else "application/octet-stream"
+    return Response(stream_with_context(stream()), content_type=content_type)

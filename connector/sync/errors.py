@@ -1,0 +1,56 @@
+"""Errors of the sync API, answered as Sync Gateway writes them:
+``{"error": "conflict", "reason": "Document update conflict."}`` with its status."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base of every error the sync API answers."""
+
+    error = "bad_request"
+    status = 400
+    reason = "Bad request."
+
+    def __init__(self, reason: str | None = None):
+        super().__init__(reason or self.reason)
+
+    @property
+    def body(self) -> dict:
+        return {"error": self.error, "reason": str(self)}
+
+
+class BadRequest(SyncError):
+    pass
+
+
+class Unauthorized(SyncError):
+    error, status, reason = "unauthorized", 401, "Login required."
+
+
+class Forbidden(SyncError):
+    error, status, reason = "forbidden", 403, "Forbidden."
+
+
+class NotFound(SyncError):
+    error, status, reason = "not_found", 404, "missing"
+
+
+class Conflict(SyncError):
+    error, status, reason = "conflict", 409, "Document update conflict."
+
+
+class FileExists(SyncError):
+    error, status, reason = "file_exists", 412, "The database already exists."
+
+
+class TooLarge(SyncError):
+    error, status, reason = "request_entity_too_large", 413, "The request is too large."
+
+
+class Unavailable(SyncError):
+    error, status, reason = "service_unavailable", 503, "The database is unavailable."
+
+
+def error_body(error: str, reason: str) -> dict:
+    """The body of an error the HTTP layer answers without a SyncError (404 route, 405)."""
+    return {"error": error, "reason": reason}

@@ -1,0 +1,142 @@
+"""The changes feed: ``normal``, ``longpoll`` and ``continuous``.
+
+Each document appears once, at its latest sequence. Live feeds wait on the
+:class:`Waker`, one thread per process that watches the sequence counters of
+the collections someone is waiting on (every 50 ms, a one-row read each), so a
+change committed by any process or program wakes every waiting feed promptly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import sqlalchemy as sa
+
+from . import revisions, store
+from .docs import Sync, _render
+from .errors import BadRequest
+from .tables import sync_collections as C
+from .tables import sync_docs as D
+
+DEFAULT_TIMEOUT_MS = 300_000
+MAX_TIMEOUT_MS = 1_500_000  # the seed's bound
+POLL_SECONDS = 0.05
+
+
+def parse_since(value) -> int:
+    if value in (None, "", 0):
+        return 0
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    raise BadRequest(f"since must be a sequence from last_seq, not {value!r}.")
+
+
+def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
+    """(rows, last_seq) of the changes after ``options['since']``."""
+    with sync.reading(db) as (conn, collection):
+        cid = collection.id
+        since = options.get("since", 0)
+        stmt = sa.select(D.c.doc_id, D.c.rev, D.c.deleted, D.c.seq).where(
+            D.c.collection_id == cid, D.c.seq > since
+        )
+        doc_ids = options.get("doc_ids")
+        if doc_ids is not None:
+            stmt = stmt.where(D.c.doc_id.in_(doc_ids or [""]))
+        if options.get("active_only"):
+            stmt = stmt.where(D.c.deleted == sa.false())
+        stmt = stmt.order_by(D.c.seq)
+        limit = options.get("limit")
+        if limit is not None:
+            stmt = stmt.limit(max(limit, 1))
+        found = conn.execute(stmt).all()
+        newest = store.last_seq(conn, cid) or 0
+        if limit is not None and len(found) >= max(limit, 1):
+            newest = found[-1].seq
+        rows = [
+            {"seq": seq, "id": doc_id, "changes": [{"rev": rev}]}
+            | ({"deleted": True} if deleted else {})
+            for doc_id, rev, deleted, seq in found
+        ]
+        if rows and options.get("style") == "all_docs":
+            leaves = store.leaves(conn, cid, [r["id"] for r in rows])
+            for row in rows:
+                ordered = sorted(leaves[row["id"]].values(), key=revisions.sort_key, reverse=True)
+                row["changes"] = [{"rev": leaf.rev} for leaf in ordered]
+        if rows and options.get("include_docs"):
+            _include(conn, collection, rows, sync.settings)
+        return rows, max(newest, since)
+
+
+def _include(conn, collection, rows, settings) -> None:
+    wanted = [(r["id"], r["changes"][0]["rev"]) for r in rows]
+    winners = store.state(conn, collection.id, [r["id"] for r in rows])
+    wanted = [(d, winners[d][0]) for d, _ in wanted]
+    found = store.bodies(conn, collection.id, wanted)
+    for row, (doc_id, rev) in zip(rows, wanted, strict=True):
+        deleted = winners[doc_id][1]
+        node = revisions.Revision(rev, None, revisions.parse(rev)[0], deleted, True)
+        body = found.get((doc_id, rev), {})
+        row["doc"] = _render(conn, doc_id, node, body, {}, {"revs_limit": settings.revs_limit})
+
+
+class Waker:
+    """Lets feeds wait for a collection's sequence to pass a value."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._changed = threading.Condition()
+        self._watched: dict[str, int] = {}  # collection id -> waiting feeds
+        self._seqs: dict[str, int] = {}
+        self._thread: threading.Thread | None = None
+
+    def wait(self, collection_id: str, after: int, seconds: float) -> bool:
+        """Whether the collection's sequence passed ``after`` within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            self._watched[collection_id] = self._watched.get(collection_id, 0) + 1
+            self._seqs.setdefault(collection_id, after)
+            self._start()
+            try:
+                while self._seqs.get(collection_id, after) <= after:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+                return True
+            finally:
+                self._watched[collection_id] -= 1
+                if not self._watched[collection_id]:
+                    del self._watched[collection_id]
+                    self._seqs.pop(collection_id, None)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._watch, name="sync-waker", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                ids = sorted(self._watched)
+                if not ids:
+                    self._thread = None
+                    return
+            try:
+                with self.engine.connect() as conn:
+                    stmt = sa.select(C.c.collection_id, C.c.last_seq).where(
+                        C.c.collection_id.in_(ids)
+                    )
+                    seqs = dict(conn.execute(stmt).all())
+            except sa.exc.DBAPIError:
+                seqs = {}  # the database is away: keep waiting, the feeds time out
+            with self._changed:
+                moved = False
+                for cid, seq in seqs.items():
+                    if cid in self._seqs and seq > self._seqs[cid]:
+                        self._seqs[cid] = seq
+                        moved = True
+                if moved:
+                    self._changed.notify_all()
+            time.sleep(POLL_SECONDS)
