@@ -51,7 +51,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     app.extensions["connector.verifier"] = Verifier.from_config(app.config)
     app.extensions["connector.cursors"] = CursorSigner(secret)
-    _init_sync(app, engine)
+    _init_sync(app, engine, secret)
 
     register_error_handlers(app)
     from .blueprints import capabilities, collections, indexes, items, references, sync
@@ -67,10 +67,11 @@ def sync_prefix(app: Flask) -> str:
     return "/" + str(app.config["CONNECTOR_SYNC_PREFIX"]).strip("/")
 
 
-def _init_sync(app: Flask, engine) -> None:
+def _init_sync(app: Flask, engine, secret: str) -> None:
     from .sync.docs import Sync
     from .sync.feed import Waker
     from .sync.store import Settings
+    from .sync.users import Authenticator
 
     settings = Settings(
         overflow=str(app.config["CONNECTOR_SYNC_OVERFLOW_FIELD"]),
@@ -78,6 +79,7 @@ def _init_sync(app: Flask, engine) -> None:
     )
     app.extensions["connector.sync"] = Sync(app.extensions["connector.catalog"], settings)
     app.extensions["connector.sync_waker"] = Waker(engine)
+    app.extensions["connector.sync_users"] = Authenticator(engine, secret)
     with engine.begin() as conn:
         # The server's uuid: replication clients key their checkpoints by it.
         secret = metadata.shared_secret(conn, "sync_uuid")

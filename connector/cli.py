@@ -12,6 +12,7 @@ import click
 from . import create_app, demo, migrate
 from .config import from_env, normalize_database_url
 from .db import create_engine
+from .sync import users
 
 
 @click.group()
@@ -83,3 +84,85 @@ def db_upgrade(database_url):
     finally:
         engine.dispose()
     click.echo("The connector's metadata tables are up to date.")
+
+
+# --- sync users -----------------------------------------------------------------------
+
+
+def _engine(database_url):
+    url = database_url or from_env().get("DATABASE_URL")
+    if not url:
+        raise click.UsageError("Give --database-url or set DATABASE_URL.")
+    engine = create_engine(normalize_database_url(url), schema=from_env().get("DATABASE_SCHEMA"))
+    migrate.upgrade(engine)
+    return engine
+
+
+_database_option = click.option("--database-url", default=None, help="Default: $DATABASE_URL.")
+
+
+@main.group("sync-user")
+def sync_user_group():
+    """Users of the sync API and their per-collection grants."""
+
+
+def _users_call(database_url, fn, **kw):
+    engine = _engine(database_url)
+    try:
+        with engine.begin() as conn:
+            return fn(conn, **kw)
+    except users.UnknownUser as exc:
+        raise click.ClickException(f"No sync user {exc.args[0]!r}.") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+@sync_user_group.command("set")
+@click.argument("name")
+@click.password_option(help="The password (asked for when not given).")
+@_database_option
+def sync_user_set(name, password, database_url):
+    """Create a sync user, or set a user's password."""
+    _users_call(database_url, users.set_user, name=name, password=password)
+    click.echo(f"Sync user {name!r} is set.")
+
+
+@sync_user_group.command("grant")
+@click.argument("name")
+@click.argument("collection")
+@click.argument("access", type=click.Choice([users.READ, users.WRITE]))
+@_database_option
+def sync_user_grant(name, collection, access, database_url):
+    """Let NAME read, or read and write, COLLECTION."""
+    _users_call(database_url, users.grant, name=name, collection_id=collection, access=access)
+    click.echo(f"{name!r} may {access} {collection!r}.")
+
+
+@sync_user_group.command("revoke")
+@click.argument("name")
+@click.argument("collection")
+@_database_option
+def sync_user_revoke(name, collection, database_url):
+    """Take NAME's grant on COLLECTION away."""
+    _users_call(database_url, users.revoke, name=name, collection_id=collection)
+    click.echo(f"{name!r} has no grant on {collection!r}.")
+
+
+@sync_user_group.command("remove")
+@click.argument("name")
+@_database_option
+def sync_user_remove(name, database_url):
+    """Remove a sync user, its grants and its sessions."""
+    _users_call(database_url, users.remove_user, name=name)
+    click.echo(f"Sync user {name!r} is removed.")
+
+
+@sync_user_group.command("list")
+@_database_option
+def sync_user_list(database_url):
+    """The sync users and their grants."""
+    for name, grants in _users_call(database_url, users.list_users):
+        granted = ", ".join(f"{c}:{a}" for c, a in sorted(grants.items())) or "no grants"
+        click.echo(f"{name}\t{granted}")

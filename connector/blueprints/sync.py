@@ -10,12 +10,12 @@ import hmac
 import json
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 
 from .. import __version__, service
 from ..errors import ConnectorError
-from ..sync import attachments, docs, feed, local, params
-from ..sync.errors import BadRequest, FileExists, NotFound, SyncError, Unauthorized
+from ..sync import attachments, docs, feed, local, params, users
+from ..sync.errors import BadRequest, FileExists, Forbidden, NotFound, SyncError, Unauthorized
 
 bp = Blueprint("sync", __name__)
 REALM = 'Basic realm="connector sync"'
@@ -25,6 +25,10 @@ def _sync() -> docs.Sync:
     return current_app.extensions["connector.sync"]
 
 
+def _authenticator() -> users.Authenticator:
+    return current_app.extensions["connector.sync_users"]
+
+
 def _waker() -> feed.Waker:
     return current_app.extensions["connector.sync_waker"]
 
@@ -32,20 +36,59 @@ def _waker() -> feed.Waker:
 # --- who may call ------------------------------------------------------------------
 
 
-@bp.before_request
-def authenticate():
-    if request.endpoint == "sync.server":
-        return None  # public, as Sync Gateway's root is: clients probe it first
+#: Endpoints any caller may reach (the root, as Sync Gateway's; logging in and out).
+_OPEN = {"sync.server", "sync.get_session", "sync.open_session", "sync.close_session"}
+#: Endpoints that only read, whatever their method (POST carries a query here).
+_READS = {
+    "sync.all_docs",
+    "sync.bulk_get",
+    "sync.changes",
+    "sync.revs_diff",
+    "sync.ensure_full_commit",
+}
+#: Checkpoints: replicators write them to the source too, so reading is enough.
+_LOCAL = {"sync.get_local", "sync.put_local", "sync.delete_local"}
+_ADMIN = {"sync.create_database", "sync.delete_database"}
+
+
+def _caller() -> users.User | None:
+    """Who is calling: the admin key (Bearer, or the password of HTTP Basic), a
+    sync user (HTTP Basic or the session cookie), or nobody."""
     key = current_app.config.get("CONNECTOR_API_KEY")
     scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
-    given = None
+    auth = _authenticator()
     if scheme.lower() == "bearer":
-        given = credential.strip()
-    elif scheme.lower() == "basic" and request.authorization:
-        given = request.authorization.password
-    if key and given is not None and hmac.compare_digest(given.encode(), key.encode()):
+        token = credential.strip()
+        return users.ADMIN if key and hmac.compare_digest(token.encode(), key.encode()) else None
+    if scheme.lower() == "basic":
+        basic = request.authorization
+        if basic is None or basic.password is None:
+            return None
+        if key and hmac.compare_digest(basic.password.encode(), key.encode()):
+            return users.ADMIN
+        return auth.password(basic.username or "", basic.password)
+    cookie = request.cookies.get(users.COOKIE)
+    return auth.session(cookie) if cookie else None
+
+
+@bp.before_request
+def authorize():
+    user = _caller()
+    g.sync_user = user
+    endpoint = request.endpoint
+    if endpoint in _OPEN:
         return None
-    raise Unauthorized("Login required.")
+    if user is None:
+        raise Unauthorized("Login required.")
+    db = (request.view_args or {}).get("db")
+    if endpoint in _ADMIN or db is None:
+        if not user.admin and endpoint in _ADMIN:
+            raise Forbidden("Only the admin may create or delete a database.")
+        return None
+    read_only = request.method in ("GET", "HEAD") or endpoint in _READS or endpoint in _LOCAL
+    if not user.may(db, users.READ if read_only else users.WRITE):
+        raise Forbidden(f"You may not {'read' if read_only else 'write'} the database {db!r}.")
+    return None
 
 
 @bp.errorhandler(SyncError)
@@ -121,6 +164,62 @@ def delete_database(db):
 def ensure_full_commit(db):
     _sync().collection(db)
     return jsonify({"ok": True, "instance_start_time": "0"}), 201
+
+
+# --- sessions -------------------------------------------------------------------------
+
+
+def _user_context() -> dict:
+    user = g.sync_user
+    name = None if user is None else (user.name or "admin")
+    return {
+        "authentication_handlers": ["default", "cookie"],
+        "ok": True,
+        "userCtx": {"channels": {}, "name": name},
+    }
+
+
+@bp.get("/<db>/_session")
+def get_session(db):
+    return _user_context()
+
+
+@bp.post("/<db>/_session")
+def open_session(db):
+    body = params.body_object()
+    name, password = body.get("name"), body.get("password")
+    if not isinstance(name, str) or not isinstance(password, str):
+        raise BadRequest('_session needs {"name", "password"}.')
+    user = _authenticator().password(name, password)
+    if user is None:
+        raise Unauthorized("Invalid login.")
+    g.sync_user = user
+    token, expires = _authenticator().open_session(name)
+    response = jsonify(_user_context())
+    response.set_cookie(
+        users.COOKIE,
+        token,
+        expires=expires,
+        httponly=True,
+        secure=request.is_secure,
+        samesite="Lax",
+        path=f"{request.script_root}{_prefix()}/{db}/",
+    )
+    return response
+
+
+@bp.delete("/<db>/_session")
+def close_session(db):
+    cookie = request.cookies.get(users.COOKIE)
+    if cookie:
+        _authenticator().close_session(cookie)
+    response = jsonify({"ok": True})
+    response.delete_cookie(users.COOKIE, path=f"{request.script_root}{_prefix()}/{db}/")
+    return response
+
+
+def _prefix() -> str:
+    return "/" + current_app.config["CONNECTOR_SYNC_PREFIX"].strip("/")
 
 
 # --- documents --------------------------------------------------------------------------

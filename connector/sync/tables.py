@@ -10,6 +10,8 @@
 - ``sync_revisions``: every document's revision tree; leaves keep their bodies.
 - ``sync_blobs``: attachment contents, addressed by digest, shared by revisions.
 - ``sync_local``: ``_local`` documents (replication checkpoints), never replicated.
+- ``sync_users``, ``sync_grants``, ``sync_sessions``: sync users (hashed
+  passwords), their per-collection grants, and their ``_session`` cookies.
 """
 
 from __future__ import annotations
@@ -89,3 +91,31 @@ sync_local = sa.Table(
 )
 
 TABLES = (sync_collections, sync_pending, sync_docs, sync_revisions, sync_blobs, sync_local)
+
+# --- who may sync (migration 0006) ----------------------------------------------------
+
+sync_users = sa.Table(
+    "_connector_sync_users",
+    metadata,
+    sa.Column("name", key(255), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+)
+
+#: access is "read" or "write" (write includes read).
+sync_grants = sa.Table(
+    "_connector_sync_grants",
+    metadata,
+    sa.Column("name", key(255), primary_key=True),
+    sa.Column("collection_id", key(255), primary_key=True),
+    sa.Column("access", sa.String(8), nullable=False),
+)
+
+sync_sessions = sa.Table(
+    "_connector_sync_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie
+    sa.Column("name", key(255), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+USER_TABLES = (sync_users, sync_grants, sync_sessions)
