@@ -11,6 +11,7 @@ import json
 import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from flask_sock import Sock
 
 from .. import __version__, service
 from ..errors import ConnectorError
@@ -18,6 +19,7 @@ from ..sync import attachments, docs, feed, local, params, users
 from ..sync.errors import BadRequest, FileExists, Forbidden, NotFound, SyncError, Unauthorized
 
 bp = Blueprint("sync", __name__)
+sock = Sock()
 REALM = 'Basic realm="connector sync"'
 
 
@@ -419,10 +421,7 @@ def delete_local(db, local_id):
 # --- the changes feed ----------------------------------------------------------------------
 
 
-def _feed_options() -> dict:
-    source = dict(request.args)
-    if request.method == "POST":
-        source.update(params.body_object(required=False))
+def _feed_options(source: dict) -> dict:
     doc_ids = source.get("doc_ids")
     if isinstance(doc_ids, str):
         try:
@@ -453,8 +452,10 @@ def _feed_options() -> dict:
         return value if isinstance(value, bool) else str(value).lower() in ("true", "1")
 
     feed_kind = source.get("feed", "normal")
-    if feed_kind not in ("normal", "longpoll", "continuous"):
-        raise BadRequest(f"feed must be normal, longpoll or continuous, not {feed_kind!r}.")
+    if feed_kind not in ("normal", "longpoll", "continuous", "websocket"):
+        raise BadRequest(
+            f"feed must be normal, longpoll, continuous or websocket, not {feed_kind!r}."
+        )
     style = source.get("style", "main_only")
     if style not in ("main_only", "all_docs"):
         raise BadRequest("style must be main_only or all_docs.")
@@ -474,7 +475,12 @@ def _feed_options() -> dict:
 
 @bp.route("/<db>/_changes", methods=["GET", "POST"])
 def changes(db):
-    options = _feed_options()
+    source = dict(request.args)
+    if request.method == "POST":
+        source.update(params.body_object(required=False))
+    options = _feed_options(source)
+    if options["feed"] == "websocket":
+        raise BadRequest("feed=websocket needs a WebSocket upgrade request.")
     sync = _sync()
     collection_id = sync.collection(db).id
     rows, last = feed.page(sync, db, options)
@@ -513,3 +519,35 @@ def changes(db):
 
     content_type = "application/json" if not continuous else "application/octet-stream"
     return Response(stream_with_context(stream()), content_type=content_type)
+
+
+@sock.route("/<db>/_changes", bp=bp)
+def changes_socket(ws, db):
+    """feed=websocket: the client sends its options as one JSON message, then
+    receives the changes as JSON arrays of rows, as they happen, until it closes."""
+    sync = _sync()
+    collection_id = sync.collection(db).id
+    try:
+        message = json.loads(ws.receive(timeout=30) or "{}")
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        ws.close(message="The first message must be a JSON object of feed options.")
+        return
+    try:
+        options = _feed_options({**request.args, **message, "feed": "websocket"})
+    except SyncError as exc:
+        ws.close(message=str(exc))
+        return
+    since, waker = options["since"], _waker()
+    heartbeat, sent = options["heartbeat"] / 1000, time.monotonic()
+    while ws.connected:  # checked each second at least: a closed socket ends the feed
+        rows, since = feed.page(sync, db, {**options, "since": since})
+        if rows:
+            ws.send(json.dumps(rows))
+            sent = time.monotonic()
+            continue
+        woken = waker.wait(collection_id, since, 1.0)
+        if not woken and heartbeat and time.monotonic() - sent >= heartbeat:
+            ws.send("")  # a keep-alive frame
+            sent = time.monotonic()

@@ -317,7 +317,7 @@ def _write_round(conn, collection, docs, round_: dict[str, int], results, settin
         edits.append(edit)
         newest = edit.nodes[-1].rev
         answers[doc_id] = (i, {"id": doc_id, "rev": newest} | ({"ok": True} if new_edits else {}))
-    refused = store.apply(conn, collection, edits, settings, settled=True)
+    refused = store.apply(conn, collection, edits, settings)
     for doc_id, (i, answer) in answers.items():
         results[i] = _result_error(doc_id, refused[doc_id]) if doc_id in refused else answer
 

@@ -43,7 +43,7 @@ def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
         )
         doc_ids = options.get("doc_ids")
         if doc_ids is not None:
-            stmt = stmt.where(D.c.doc_id.in_(doc_ids or [""]))
+            stmt = stmt.where(D.c.doc_id.in_(doc_ids) if doc_ids else sa.false())
         if options.get("active_only"):
             stmt = stmt.where(D.c.deleted == sa.false())
         stmt = stmt.order_by(D.c.seq)

@@ -278,11 +278,11 @@ def settle(conn, collection, settings: Settings) -> int:
         edits.append(
             Edit(doc_id, [node], [parent] if parent else [], pending[doc_id], row_shows=node.rev)
         )
-    apply(conn, collection, edits, settings, settled=True)
+    apply(conn, collection, edits, settings)
     return len(edits)
 
 
-def apply(conn, collection, edits: list[Edit], settings: Settings, *, settled=False) -> dict:
+def apply(conn, collection, edits: list[Edit], settings: Settings) -> dict:
     """Store ``edits`` (one per document) and make each row show its winner.
 
     The caller holds the sequence lock and has settled the collection (or is
@@ -291,8 +291,6 @@ def apply(conn, collection, edits: list[Edit], settings: Settings, *, settled=Fa
     """
     if not edits:
         return {}
-    if not settled:
-        lock(conn, collection.id)
     existing = leaves(conn, collection.id, [e.doc_id for e in edits])
     show: dict[str, Node | Revision] = {}
     for edit in edits:

@@ -14,8 +14,6 @@ import sqlalchemy as sa
 
 from .tables import sync_collections, sync_pending
 
-CHANNEL = "connector_sync"  # PostgreSQL NOTIFY channel; the payload is the collection id
-
 
 def _literal(conn, value: str) -> str:
     return str(
@@ -83,7 +81,6 @@ BEGIN
       WHERE collection_id = TG_ARGV[0] RETURNING last_seq INTO s;
     INSERT INTO {pending} (collection_id, seq, doc_id) VALUES (TG_ARGV[0], s, new_id);
   END IF;
-  PERFORM pg_notify('{CHANNEL}', TG_ARGV[0]);
   RETURN NULL;
 END $$""",
     )
