@@ -83,8 +83,9 @@ def _sign_chunk(args) -> list[str]:
 class Server:
     """gunicorn running ``app_spec`` with gunicorn.conf.py on a loopback port."""
 
-    def __init__(self, app_spec: str, *, env: dict, port: int, log: Path, ready_path: str):
+    def __init__(self, app_spec: str, *, env: dict, port: int, log: Path, ready_path: str, args=()):
         self.app_spec = app_spec
+        self.args = list(args)  # gunicorn options beyond the config (a second process's)
         self.env = {**os.environ, **env, "PORT": str(port)}
         self.port = port
         self.log = log
@@ -99,7 +100,7 @@ class Server:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = self.log.open("ab")
         self.process = subprocess.Popen(
-            [str(gunicorn), "-c", "gunicorn.conf.py", self.app_spec],
+            [str(gunicorn), "-c", "gunicorn.conf.py", *self.args, self.app_spec],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,

@@ -69,7 +69,7 @@ def sync_prefix(app: Flask) -> str:
 
 def _init_sync(app: Flask, engine, secret: str) -> None:
     from .sync.docs import Sync
-    from .sync.feed import Waker
+    from .sync.feed import SharedPages, Waker
     from .sync.store import Settings
     from .sync.users import Authenticator
 
@@ -79,6 +79,7 @@ def _init_sync(app: Flask, engine, secret: str) -> None:
     )
     app.extensions["connector.sync"] = Sync(app.extensions["connector.catalog"], settings)
     app.extensions["connector.sync_waker"] = Waker(engine)
+    app.extensions["connector.sync_pages"] = SharedPages()
     app.extensions["connector.sync_users"] = Authenticator(engine, secret)
     with engine.begin() as conn:
         # The server's uuid: replication clients key their checkpoints by it.

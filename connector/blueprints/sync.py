@@ -31,6 +31,10 @@ def _authenticator() -> users.Authenticator:
     return current_app.extensions["connector.sync_users"]
 
 
+def _shared() -> feed.SharedPages:
+    return current_app.extensions["connector.sync_pages"]
+
+
 def _waker() -> feed.Waker:
     return current_app.extensions["connector.sync_waker"]
 
@@ -504,7 +508,7 @@ def changes(db):
                 if heartbeat:
                     yield "\n"
                 continue
-            found, since = feed.page(sync, db, {**options, "since": since})
+            found, since = _shared().page(sync, db, {**options, "since": since})
             if not found:
                 continue
             if not continuous:
@@ -542,7 +546,7 @@ def changes_socket(ws, db):
     since, waker = options["since"], _waker()
     heartbeat, sent = options["heartbeat"] / 1000, time.monotonic()
     while ws.connected:  # checked each second at least: a closed socket ends the feed
-        rows, since = feed.page(sync, db, {**options, "since": since})
+        rows, since = _shared().page(sync, db, {**options, "since": since})
         if rows:
             ws.send(json.dumps(rows))
             sent = time.monotonic()

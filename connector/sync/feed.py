@@ -8,6 +8,7 @@ change committed by any process or program wakes every waiting feed promptly.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -23,6 +24,8 @@ DEFAULT_TIMEOUT_MS = 300_000
 MAX_TIMEOUT_MS = 1_500_000  # the seed's bound
 POLL_SECONDS = 0.05
 
+log = logging.getLogger(__name__)
+
 
 def parse_since(value) -> int:
     if value in (None, "", 0):
@@ -31,6 +34,53 @@ def parse_since(value) -> int:
     if text.isdigit():
         return int(text)
     raise BadRequest(f"since must be a sequence from last_seq, not {value!r}.")
+
+
+class SharedPages:
+    """Answers a question once for everyone asking it at about the same moment.
+
+    When a change wakes hundreds of feeds of one collection, they nearly all ask
+    for the changes after the same sequence, one after another as the GIL lets
+    them run: the first reads the database, and an answer with rows is kept for
+    a second for the others (an empty one is not kept: a feed that got it waits
+    again). A kept answer is never wrong, only as old as that second: the feed
+    that gets it asks again from its ``last_seq``.
+    """
+
+    KEEP_SECONDS = 1.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, list] = {}  # key -> [done event, answer, error, time]
+
+    def page(self, sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
+        key = (db, *sorted((k, repr(v)) for k, v in options.items()))
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0].is_set() and now - entry[3] > self.KEEP_SECONDS:
+                entry = None
+            owner = entry is None
+            if owner:
+                entry = self._entries[key] = [threading.Event(), None, None, now]
+                if len(self._entries) > 256:  # old questions: nobody asks them again
+                    for old in [k for k, e in self._entries.items() if e[0].is_set()]:
+                        del self._entries[old]
+                    self._entries[key] = entry
+        if owner:
+            try:
+                entry[1] = page(sync, db, options)
+            except Exception as exc:  # noqa: BLE001 - every asker gets the same failure
+                entry[2] = exc
+            with self._lock:
+                if entry[2] is not None or not entry[1][0]:
+                    self._entries.pop(key, None)  # only answers with rows are kept
+            entry[0].set()
+        else:
+            entry[0].wait()
+        if entry[2] is not None:
+            raise entry[2]
+        return entry[1]
 
 
 def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
@@ -117,20 +167,27 @@ class Waker:
             self._thread.start()
 
     def _watch(self) -> None:
+        conn = None  # one connection of its own while anyone waits: never queued behind feeds
         while True:
             with self._changed:
                 ids = sorted(self._watched)
                 if not ids:
                     self._thread = None
+                    if conn is not None:
+                        conn.close()
                     return
             try:
-                with self.engine.connect() as conn:
-                    stmt = sa.select(C.c.collection_id, C.c.last_seq).where(
-                        C.c.collection_id.in_(ids)
-                    )
-                    seqs = dict(conn.execute(stmt).all())
-            except sa.exc.DBAPIError:
-                seqs = {}  # the database is away: keep waiting, the feeds time out
+                conn = conn or self.engine.connect()
+                stmt = sa.select(C.c.collection_id, C.c.last_seq).where(C.c.collection_id.in_(ids))
+                seqs = dict(conn.execute(stmt).all())
+                conn.rollback()  # a fresh snapshot next time (MariaDB's repeatable read)
+            except Exception:  # noqa: BLE001 - the database is away: keep waiting, retry
+                log.warning("the changes waker could not read the sequences", exc_info=True)
+                if conn is not None:
+                    conn.invalidate()
+                    conn.close()
+                conn, seqs = None, {}
+                time.sleep(1)
             with self._changed:
                 moved = False
                 for cid, seq in seqs.items():
