@@ -487,7 +487,9 @@ def live_count(conn, collection_id: str) -> int:
 def attachment(sync: Sync, db: str, doc_id: str, name: str, rev: str | None):
     """(stub, bytes) of an attachment of the winner (or of ``rev``)."""
     doc = read(sync, db, doc_id, {"rev": rev} if rev else {})
-    meta = (doc.get("_attachments") or {}).get(name)
+    stubs = doc.get("_attachments") or {}
+    # The seed's guide links attachments with a trailing slash: /{db}/{doc}/{name}/
+    meta = stubs.get(name) or stubs.get(name[:-1] if name.endswith("/") else None)
     if meta is None:
         raise NotFound("missing")
     with sync.engine.connect() as conn:
