@@ -45,19 +45,31 @@ class Sync:
             collection = self.catalog.refresh(db)
         return collection
 
+    def transaction(self):
+        """A write transaction (store.write_transaction)."""
+        return store.write_transaction(self.engine)
+
+    def settle(self, collection: Collection) -> None:
+        """Turn other programs' captured changes into revisions, if there are any."""
+        with self.engine.connect() as conn:
+            if not store.has_pending(conn, collection.id):
+                return
+        with self.transaction() as conn:
+            store.settle(conn, collection, self.settings)
+
     @contextmanager
     def reading(self, db: str):
-        """A transaction on ``db`` with every captured change settled first."""
+        """A connection to read ``db`` with, every captured change settled first."""
         collection = self.collection(db)
-        with self.engine.begin() as conn:
-            store.settle(conn, collection, self.settings)
+        self.settle(collection)
+        with self.engine.connect() as conn:
             yield conn, collection
 
     @contextmanager
     def writing(self, db: str):
         """A write transaction on ``db``: the sequence lock taken, changes settled."""
         collection = self.collection(db)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             store.lock(conn, collection.id)
             store.settle(conn, collection, self.settings)
             yield conn, collection

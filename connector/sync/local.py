@@ -31,7 +31,7 @@ def write(sync: Sync, db: str, local_id: str, doc: dict) -> str:
     """Store a _local document; its new revision."""
     collection = sync.collection(db)
     body = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
-    with sync.engine.begin() as conn:
+    with sync.transaction() as conn:
         current = _current(conn, collection.id, local_id)
         given = doc.get("_rev")
         if current is not None and given != current:
@@ -60,7 +60,7 @@ def delete(sync: Sync, db: str, local_id: str, rev: str | None) -> None:
     collection = sync.collection(db)
     if not rev:
         raise BadRequest("A delete needs the current rev.")
-    with sync.engine.begin() as conn:
+    with sync.transaction() as conn:
         current = _current(conn, collection.id, local_id)
         if current is None:
             raise NotFound("missing")

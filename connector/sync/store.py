@@ -12,9 +12,11 @@ collection take turns on its sequence counter, so sequences commit in order.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from .. import writes
 from ..catalog import ID
@@ -79,6 +81,16 @@ def dumps(body: dict) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+@contextmanager
+def write_transaction(engine):
+    """A write transaction (on SQLite it takes the write lock up front, so a read
+    followed by a write never fails halfway with 'database is locked')."""
+    with engine.connect() as conn:
+        conn.execution_options(connector_write=True)
+        with conn.begin():
+            yield conn
+
+
 # --- the sequence -----------------------------------------------------------------
 
 
@@ -126,7 +138,7 @@ def track(engine, collection, settings: Settings) -> bool:
     """Start tracking a collection's changes: triggers, then a first revision of
     every row. False when it was tracked already."""
     transactional_ddl = engine.dialect.name != "mysql"
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if last_seq(conn, collection.id) is not None:
             return False
         try:
@@ -140,9 +152,9 @@ def track(engine, collection, settings: Settings) -> bool:
             return True
     # MySQL commits each DDL statement: the counter row must exist before the
     # triggers use it, and rows written meanwhile are queued by them.
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         triggers.install(conn, collection)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         lock(conn, collection.id)
         _snapshot(conn, collection, settings)
     return True
@@ -177,14 +189,62 @@ def _snapshot(conn, collection, settings: Settings) -> None:
             node = Node(revisions.new_rev(None, body), None, False, True, body)
             edits.append(Edit(item[ID], [node], row_shows=node.rev))
         if edits:
-            seqs = _bump(conn, collection.id, len(edits))
-            _store(
-                conn,
-                collection,
-                edits,
-                dict(zip((e.doc_id for e in edits), seqs, strict=True)),
-                settings,
+            _first_revisions(conn, collection.id, edits)
+
+
+def _first_revisions(conn, collection_id: str, edits: list[Edit]) -> None:
+    """Store documents' first revisions: no parents, no history, each its own winner."""
+    seqs = _bump(conn, collection_id, len(edits))
+    nodes, docs = [], []
+    for edit, seq in zip(edits, seqs, strict=True):
+        (node,) = edit.nodes
+        generation = revisions.parse(node.rev)[0]
+        nodes.append(
+            {
+                "collection_id": collection_id,
+                "doc_id": edit.doc_id,
+                "rev": node.rev,
+                "parent": None,
+                "generation": generation,
+                "deleted": False,
+                "leaf": True,
+                "seq": seq,
+                "body": dumps(node.body),
+            }
+        )
+        docs.append(
+            {
+                "collection_id": collection_id,
+                "doc_id": edit.doc_id,
+                "rev": node.rev,
+                "deleted": False,
+                "seq": seq,
+            }
+        )
+    insert_many(conn, R, nodes)
+    insert_many(conn, D, docs)
+
+
+def insert_many(conn, table: sa.Table, rows: list[dict]) -> None:
+    """Insert rows (all with the same keys). On PostgreSQL as one array per column,
+    unnested by the server: one short statement, compiled once, whatever the count."""
+    if conn.dialect.name != "postgresql" or len(rows) < 2:
+        conn.execute(table.insert(), rows)
+        return
+    keys = list(rows[0])
+    arrays = (
+        sa.func.unnest(
+            *(
+                sa.bindparam(
+                    f"a_{key}", [r[key] for r in rows], type_=postgresql.ARRAY(table.c[key].type)
+                )
+                for key in keys
             )
+        )
+        .table_valued(*keys)
+        .render_derived()
+    )
+    conn.execute(table.insert().from_select(keys, sa.select(*arrays.c)))
 
 
 # --- reading the tree ---------------------------------------------------------------
@@ -246,11 +306,16 @@ def bodies(conn, collection_id: str, wanted: list[tuple[str, str]]) -> dict:
 # --- changing it -------------------------------------------------------------------
 
 
+def has_pending(conn, collection_id: str) -> bool:
+    """Whether captured changes wait to become revisions."""
+    probe = sa.select(P.c.seq).where(P.c.collection_id == collection_id).limit(1)
+    return conn.execute(probe).first() is not None
+
+
 def settle(conn, collection, settings: Settings) -> int:
     """Turn the captured row changes of a collection into revisions, each on top of
     its document's winner. Returns how many documents changed."""
-    probe = sa.select(P.c.seq).where(P.c.collection_id == collection.id).limit(1)
-    if conn.execute(probe).first() is None:
+    if not has_pending(conn, collection.id):
         return 0
     lock(conn, collection.id)
     pending = _take_pending(conn, collection)
@@ -354,6 +419,8 @@ def _project(conn, collection, show: dict, settings: Settings) -> dict:
 
 def _store(conn, collection, edits: list[Edit], seqs: dict[str, int], settings: Settings):
     """Write the edits' nodes, retire their parents as leaves, and record winners."""
+    if not edits:
+        return  # every edit was refused
     cid = collection.id
     parents = [{"d": e.doc_id, "r": p} for e in edits for p in e.parents]
     if parents:
@@ -367,8 +434,9 @@ def _store(conn, collection, edits: list[Edit], seqs: dict[str, int], settings: 
             .values(leaf=False, body=None),
             parents,
         )
-    conn.execute(
-        R.insert(),
+    insert_many(
+        conn,
+        R,
         [
             {
                 "collection_id": cid,
@@ -389,8 +457,9 @@ def _store(conn, collection, edits: list[Edit], seqs: dict[str, int], settings: 
     winners = {d: revisions.winner(list(v.values())) for d, v in leaves(conn, cid, doc_ids).items()}
     for ids in _chunks(doc_ids):
         conn.execute(D.delete().where(D.c.collection_id == cid, D.c.doc_id.in_(ids)))
-    conn.execute(
-        D.insert(),
+    insert_many(
+        conn,
+        D,
         [
             {
                 "collection_id": cid,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .store import write_transaction
 from .tables import sync_grants as G
 from .tables import sync_sessions as S
 from .tables import sync_users as U
@@ -155,7 +156,7 @@ class Authenticator:
         """A new session cookie value for ``name`` and when it expires."""
         token = secrets.token_urlsafe(32)
         expires = _now() + SESSION_TTL
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(S.delete().where(S.c.expires_at < _now()))  # forget expired ones
             conn.execute(
                 S.insert().values(token_hash=_digest(token), name=name, expires_at=expires)
@@ -164,7 +165,7 @@ class Authenticator:
 
     def session(self, token: str) -> User | None:
         """The user of a live session; its idle expiry moves on with each use."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             row = conn.execute(
                 sa.select(S.c.name, S.c.expires_at).where(S.c.token_hash == _digest(token))
             ).first()
@@ -178,7 +179,7 @@ class Authenticator:
             return User(row.name, _grants(conn, row.name))
 
     def close_session(self, token: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(S.delete().where(S.c.token_hash == _digest(token)))
 
 
