@@ -40,7 +40,11 @@ SUPPORTED_TYPES = [
 ]
 #: The system fields and their Wix types (system fields are never dropped or retyped).
 SYSTEM_TYPES = {"_id": TEXT, "_createdDate": DATETIME, "_updatedDate": DATETIME, "_owner": TEXT}
-KEY_TEXT = sa.String(255)  # _id and _owner: indexable on every backend
+#: _id and _owner: indexable on every backend, and on MySQL/MariaDB compared by
+#: code point (binary), so "Doc" and "doc" are two items, as in Wix and CouchDB.
+KEY_TEXT = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 MAX_NAME = 64  # MySQL's identifier limit (PostgreSQL's is 63 bytes)
 
 
