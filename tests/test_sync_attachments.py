@@ -5,6 +5,7 @@ dropping attachments across revisions."""
 from __future__ import annotations
 
 import pytest
+from conftest import API_KEY
 from sync_client import (
     CONFLICT,
     SyncClient,
@@ -15,6 +16,8 @@ from sync_client import (
     md5_digest,
     wix_item,
 )
+
+from connector import create_app
 
 HELLO = b"hello world"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
@@ -197,3 +200,31 @@ def test_bad_base64_is_bad_request(sync, data):
     (result,) = sync.bulk("notes", [{"_id": "e", "_attachments": atts}])
     assert (result["id"], result["error"], result["status"]) == ("e", "bad_request", 400), result
     assert sync.info("notes")["doc_count"] == 0
+
+
+def test_a_raw_attachment_may_exceed_the_body_limit_up_to_20_mb(app_config):
+    small = create_app({**app_config, "CONNECTOR_MAX_BODY": 4096})
+    client = small.test_client()
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    assert client.put("/sync/notes/", headers=headers).status_code == 201
+    big_doc = client.put("/sync/notes/d", json={"text": "x" * 5000}, headers=headers)
+    assert big_doc.status_code == 413
+    assert big_doc.get_json()["error"] == "request_entity_too_large"
+    data = bytes(range(256)) * 40  # 10 KB: over CONNECTOR_MAX_BODY, under 20 MB
+    stored = client.put(
+        "/sync/notes/d/blob.bin",
+        data=data,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+    assert stored.status_code == 201, stored.get_json()
+    raw = client.get("/sync/notes/d/blob.bin", headers=headers)
+    assert raw.data == data
+    rev = stored.get_json()["rev"]
+    too_big = client.put(
+        f"/sync/notes/d/huge.bin?rev={rev}",
+        data=b"\0" * (20 * 1024 * 1024 + 1),
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+    assert too_big.status_code == 413
+    assert too_big.get_json()["error"] == "request_entity_too_large"
+    small.extensions["connector.engine"].dispose()

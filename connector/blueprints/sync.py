@@ -392,6 +392,10 @@ def get_attachment(db, doc_id, name):
 
 @bp.put("/<db>/<doc_id>/<path:name>")
 def put_attachment(db, doc_id, name):
+    # A raw attachment may be larger than CONNECTOR_MAX_BODY: the seed allows 20 MB.
+    request.max_content_length = max(
+        attachments.MAX_BYTES, current_app.config["MAX_CONTENT_LENGTH"]
+    )
     if request.content_length and request.content_length > attachments.MAX_BYTES:
         raise attachments.TooLarge(f"An attachment may hold at most {attachments.MAX_BYTES} bytes.")
     rev = request.args.get("rev") or _if_match()

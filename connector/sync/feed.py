@@ -2,7 +2,7 @@
 
 Each document appears once, at its latest sequence. Live feeds wait on the
 :class:`Waker`, one thread per process that watches the sequence counters of
-the collections someone is waiting on (every 50 ms, a one-row read each), so a
+the collections someone is waiting on (every 25 ms, a one-row read each), so a
 change committed by any process or program wakes every waiting feed promptly.
 """
 
@@ -22,7 +22,7 @@ from .tables import sync_docs as D
 
 DEFAULT_TIMEOUT_MS = 300_000
 MAX_TIMEOUT_MS = 1_500_000  # the seed's bound
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.025
 
 log = logging.getLogger(__name__)
 
