@@ -59,6 +59,15 @@ def test_all_docs_limit_and_key_range(sync, filled):
     assert_error(status, body, 400, "bad_request")
 
 
+def test_all_docs_skip_and_bad_parameters(sync, filled):
+    skipped = all_docs(sync, skip=3, limit=1)
+    assert skipped == {"rows": [row(filled, "c")], "total_rows": 5}
+    for bad in ({"limit": "x"}, {"skip": "-1"}, {"keys": '"a"'}, {"startkey": "5"}):
+        status, body = sync.get("notes/_all_docs", **bad)
+        assert status == 400, (bad, body)
+        assert body["error"] == "bad_request"
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_all_docs_keys(sync, filled, method):
     keys = ["c", "zz", "d", "B"]

@@ -65,6 +65,10 @@ def test_database_lifecycle(sync, api):
     rev2 = sync.save("movies", "m2", {"title": "Heat"})
     info = sync.info("movies")
     assert info["doc_count"] == 2 and info["update_seq"] > 0
+    assert sync.post("movies/_ensure_full_commit", {}) == (
+        201,
+        {"ok": True, "instance_start_time": info["instance_start_time"]},
+    )
     seq = info["update_seq"]
     assert sync.delete("movies/m1", rev=rev)[0] == 200
     info = sync.info("movies")

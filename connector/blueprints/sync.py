@@ -169,7 +169,8 @@ def delete_database(db):
 @bp.post("/<db>/_ensure_full_commit")
 def ensure_full_commit(db):
     _sync().collection(db)
-    return jsonify({"ok": True, "instance_start_time": "0"}), 201
+    started = current_app.extensions["connector.sync_started"]
+    return jsonify({"ok": True, "instance_start_time": started}), 201
 
 
 # --- sessions -------------------------------------------------------------------------

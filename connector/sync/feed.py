@@ -88,8 +88,13 @@ def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
     with sync.reading(db) as (conn, collection):
         cid = collection.id
         since = options.get("since", 0)
+        # The counter first, and only rows up to it: a change committed between the
+        # two reads (PostgreSQL reads each statement afresh) must not be skipped by
+        # a last_seq that passed it. Sequences commit in order, so every change up
+        # to the counter is visible once the counter is.
+        newest = store.last_seq(conn, cid) or 0
         stmt = sa.select(D.c.doc_id, D.c.rev, D.c.deleted, D.c.seq).where(
-            D.c.collection_id == cid, D.c.seq > since
+            D.c.collection_id == cid, D.c.seq > since, D.c.seq <= newest
         )
         doc_ids = options.get("doc_ids")
         if doc_ids is not None:
@@ -101,7 +106,6 @@ def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
         if limit is not None:
             stmt = stmt.limit(max(limit, 1))
         found = conn.execute(stmt).all()
-        newest = store.last_seq(conn, cid) or 0
         if limit is not None and len(found) >= max(limit, 1):
             newest = found[-1].seq
         rows = [

@@ -63,7 +63,6 @@ class Edit:
     doc_id: str
     nodes: list[Node]
     parents: list[str] = field(default_factory=list)
-    seq: int | None = None  # known already when the row changed first (settling)
     row_shows: str | None = None  # the node the table row already holds
 
 
@@ -340,9 +339,9 @@ def settle(conn, collection, settings: Settings) -> int:
         else:
             continue  # made and removed before anyone saw it
         node = Node(revisions.new_rev(parent, body), parent, "_deleted" in body, True, body)
-        edits.append(
-            Edit(doc_id, [node], [parent] if parent else [], pending[doc_id], row_shows=node.rev)
-        )
+        # A new sequence, not the trigger's: a feed may already have passed that
+        # one (its counter was visible before this revision existed).
+        edits.append(Edit(doc_id, [node], [parent] if parent else [], row_shows=node.rev))
     apply(conn, collection, edits, settings)
     return len(edits)
 
@@ -370,18 +369,10 @@ def apply(conn, collection, edits: list[Edit], settings: Settings) -> dict:
     errors = _project(conn, collection, show, settings)
     kept = [e for e in edits if e.doc_id not in errors]
     pending = _take_pending(conn, collection)
-    unseq = [e for e in kept if e.seq is None and e.doc_id not in pending]
-    fresh = dict(
-        zip(
-            (e.doc_id for e in unseq),
-            _bump(conn, collection.id, len(unseq)) if unseq else [],
-            strict=True,
-        )
-    )
-    seqs = {
-        e.doc_id: max(s for s in (e.seq, pending.get(e.doc_id), fresh.get(e.doc_id)) if s)
-        for e in kept
-    }
+    # A row this transaction changed has its trigger's sequence; the rest get new ones.
+    unseq = [e.doc_id for e in kept if e.doc_id not in pending]
+    fresh = dict(zip(unseq, _bump(conn, collection.id, len(unseq)) if unseq else [], strict=True))
+    seqs = {e.doc_id: pending.get(e.doc_id) or fresh[e.doc_id] for e in kept}
     _store(conn, collection, kept, seqs, settings)
     return errors
 
