@@ -68,7 +68,7 @@ def sync_prefix(app: Flask) -> str:
 
 
 def _init_sync(app: Flask, engine, secret: str) -> None:
-    from .sync.docs import Sync
+    from .sync.context import Sync
     from .sync.feed import SharedPages, Waker
     from .sync.store import Settings
     from .sync.users import Authenticator

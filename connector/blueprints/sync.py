@@ -10,12 +10,13 @@ import hmac
 import json
 import time
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_sock import Sock
 
 from .. import __version__, service
 from ..errors import ConnectorError
-from ..sync import attachments, docs, feed, local, params, users
+from ..sync import attachments, docs, edits, feed, local, params, store, users
+from ..sync.context import Sync, check_doc_id
 from ..sync.errors import BadRequest, FileExists, Forbidden, NotFound, SyncError, Unauthorized
 
 bp = Blueprint("sync", __name__)
@@ -23,7 +24,7 @@ sock = Sock()
 REALM = 'Basic realm="connector sync"'
 
 
-def _sync() -> docs.Sync:
+def _sync() -> Sync:
     return current_app.extensions["connector.sync"]
 
 
@@ -131,7 +132,7 @@ def server():
 def database(db):
     sync = _sync()
     with sync.reading(db) as (conn, collection):
-        seq = docs.store.last_seq(conn, collection.id)
+        seq = store.last_seq(conn, collection.id)
         count = docs.live_count(conn, collection.id)
     return {
         "db_name": db,
@@ -250,7 +251,7 @@ def get_doc(db, doc_id):
     options = _read_options()
     if options["open_revs"] is None:
         options.pop("open_revs")
-    return jsonify(docs.read(_sync(), db, docs.check_doc_id(doc_id), options))
+    return jsonify(docs.read(_sync(), db, check_doc_id(doc_id), options))
 
 
 def _one_result(result: dict):
@@ -268,12 +269,12 @@ def _as_error(result: dict) -> SyncError:
 @bp.put("/<db>/<doc_id>")
 def put_doc(db, doc_id):
     doc = params.body_object()
-    doc["_id"] = docs.check_doc_id(doc_id)
+    doc["_id"] = check_doc_id(doc_id)
     rev = request.args.get("rev") or _if_match()
     if rev and "_rev" not in doc:
         doc["_rev"] = rev
     new_edits = params.flag("new_edits", True)
-    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=new_edits)
+    (result,) = edits.write_docs(_sync(), db, [doc], new_edits=new_edits)
     if not new_edits and "error" not in result:
         return jsonify({"id": result["id"], "ok": True, "rev": result["rev"]}), 201
     return _one_result(result)
@@ -282,7 +283,7 @@ def put_doc(db, doc_id):
 @bp.post("/<db>/")
 def post_doc(db):
     doc = params.body_object()
-    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=True)
+    (result,) = edits.write_docs(_sync(), db, [doc], new_edits=True)
     return _one_result(result)
 
 
@@ -291,8 +292,8 @@ def delete_doc(db, doc_id):
     rev = request.args.get("rev") or _if_match()
     if not rev:
         raise SyncError("A delete needs the current rev.") from None
-    doc = {"_id": docs.check_doc_id(doc_id), "_rev": rev, "_deleted": True}
-    (result,) = docs.write_docs(_sync(), db, [doc], new_edits=True)
+    doc = {"_id": check_doc_id(doc_id), "_rev": rev, "_deleted": True}
+    (result,) = edits.write_docs(_sync(), db, [doc], new_edits=True)
     if "error" in result:
         raise _as_error(result)
     return {"id": result["id"], "ok": True, "rev": result["rev"]}
@@ -312,7 +313,7 @@ def bulk_docs(db):
     new_edits = body.get("new_edits", True)
     if not isinstance(new_edits, bool):
         raise BadRequest("new_edits must be true or false.")
-    results = docs.write_docs(_sync(), db, documents_, new_edits=new_edits)
+    results = edits.write_docs(_sync(), db, documents_, new_edits=new_edits)
     return jsonify(results), 201
 
 
@@ -382,9 +383,7 @@ def all_docs(db):
 
 @bp.get("/<db>/<doc_id>/<path:name>")
 def get_attachment(db, doc_id, name):
-    meta, data = docs.attachment(
-        _sync(), db, docs.check_doc_id(doc_id), name, request.args.get("rev")
-    )
+    meta, data = docs.attachment(_sync(), db, check_doc_id(doc_id), name, request.args.get("rev"))
     etag = f'"{meta["digest"]}"'
     if request.headers.get("If-None-Match") in (etag, meta["digest"]):
         return Response(status=304, headers={"ETag": etag})
@@ -401,8 +400,8 @@ def put_attachment(db, doc_id, name):
         raise attachments.TooLarge(f"An attachment may hold at most {attachments.MAX_BYTES} bytes.")
     rev = request.args.get("rev") or _if_match()
     content_type = request.headers.get("Content-Type") or "application/octet-stream"
-    result = docs.put_attachment(
-        _sync(), db, docs.check_doc_id(doc_id), name, request.get_data(), content_type, rev
+    result = edits.put_attachment(
+        _sync(), db, check_doc_id(doc_id), name, request.get_data(), content_type, rev
     )
     return _one_result(result)
 
@@ -427,136 +426,5 @@ def delete_local(db, local_id):
     return {"id": f"_local/{local_id}", "ok": True}
 
 
-# --- the changes feed ----------------------------------------------------------------------
-
-
-def _feed_options(source: dict) -> dict:
-    doc_ids = source.get("doc_ids")
-    if isinstance(doc_ids, str):
-        try:
-            doc_ids = json.loads(doc_ids)
-        except ValueError:
-            raise BadRequest("doc_ids must be a JSON array.") from None
-    filter_ = source.get("filter")
-    if filter_ not in (None, "", "_doc_ids"):
-        raise BadRequest(f"Unknown filter {filter_!r}: the connector knows _doc_ids.")
-    if filter_ == "_doc_ids":
-        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
-            raise BadRequest("filter=_doc_ids needs doc_ids, a JSON array of ids.")
-    else:
-        doc_ids = None
-
-    def number(name, default):
-        value = source.get(name, default)
-        try:
-            value = None if value is None else int(value)
-        except (TypeError, ValueError):
-            raise BadRequest(f"{name} must be an integer.") from None
-        if value is not None and value < 0:
-            raise BadRequest(f"{name} must not be negative.")
-        return value
-
-    def truth(name):
-        value = source.get(name, False)
-        return value if isinstance(value, bool) else str(value).lower() in ("true", "1")
-
-    feed_kind = source.get("feed", "normal")
-    if feed_kind not in ("normal", "longpoll", "continuous", "websocket"):
-        raise BadRequest(
-            f"feed must be normal, longpoll, continuous or websocket, not {feed_kind!r}."
-        )
-    style = source.get("style", "main_only")
-    if style not in ("main_only", "all_docs"):
-        raise BadRequest("style must be main_only or all_docs.")
-    timeout = number("timeout", feed.DEFAULT_TIMEOUT_MS)
-    return {
-        "feed": feed_kind,
-        "since": feed.parse_since(source.get("since")),
-        "limit": number("limit", None),
-        "include_docs": truth("include_docs"),
-        "active_only": truth("active_only"),
-        "style": style,
-        "doc_ids": doc_ids,
-        "heartbeat": number("heartbeat", 0),
-        "timeout": min(timeout, feed.MAX_TIMEOUT_MS),
-    }
-
-
-@bp.route("/<db>/_changes", methods=["GET", "POST"])
-def changes(db):
-    source = dict(request.args)
-    if request.method == "POST":
-        source.update(params.body_object(required=False))
-    options = _feed_options(source)
-    if options["feed"] == "websocket":
-        raise BadRequest("feed=websocket needs a WebSocket upgrade request.")
-    sync = _sync()
-    collection_id = sync.collection(db).id
-    rows, last = feed.page(sync, db, options)
-    if options["feed"] == "normal" or (options["feed"] == "longpoll" and rows):
-        return {"results": rows, "last_seq": last}
-    waker = _waker()
-    heartbeat = options["heartbeat"] / 1000 or None
-    timeout = options["timeout"] / 1000 or None  # 0: no timeout (a heartbeat keeps it open)
-    continuous = options["feed"] == "continuous"
-
-    def stream():
-        since, started = last, time.monotonic()
-        for row in rows:
-            yield json.dumps(row) + "\n"
-        while True:
-            left = None if timeout is None else timeout - (time.monotonic() - started)
-            if left is not None and left <= 0:
-                break
-            step = min(x for x in (left, heartbeat, 60.0) if x is not None)
-            if not waker.wait(collection_id, since, step):
-                if heartbeat:
-                    yield "\n"
-                continue
-            found, since = _shared().page(sync, db, {**options, "since": since})
-            if not found:
-                continue
-            if not continuous:
-                yield json.dumps({"results": found, "last_seq": since})
-                return
-            for row in found:
-                yield json.dumps(row) + "\n"
-        if continuous:
-            yield json.dumps({"last_seq": since}) + "\n"
-        else:
-            yield json.dumps({"results": [], "last_seq": since})
-
-    content_type = "application/json" if not continuous else "application/octet-stream"
-    return Response(stream_with_context(stream()), content_type=content_type)
-
-
-@sock.route("/<db>/_changes", bp=bp)
-def changes_socket(ws, db):
-    """feed=websocket: the client sends its options as one JSON message, then
-    receives the changes as JSON arrays of rows, as they happen, until it closes."""
-    sync = _sync()
-    collection_id = sync.collection(db).id
-    try:
-        message = json.loads(ws.receive(timeout=30) or "{}")
-    except ValueError:
-        message = None
-    if not isinstance(message, dict):
-        ws.close(message="The first message must be a JSON object of feed options.")
-        return
-    try:
-        options = _feed_options({**request.args, **message, "feed": "websocket"})
-    except SyncError as exc:
-        ws.close(message=str(exc))
-        return
-    since, waker = options["since"], _waker()
-    heartbeat, sent = options["heartbeat"] / 1000, time.monotonic()
-    while ws.connected:  # checked each second at least: a closed socket ends the feed
-        rows, since = _shared().page(sync, db, {**options, "since": since})
-        if rows:
-            ws.send(json.dumps(rows))
-            sent = time.monotonic()
-            continue
-        woken = waker.wait(collection_id, since, 1.0)
-        if not woken and heartbeat and time.monotonic() - sent >= heartbeat:
-            ws.send("")  # a keep-alive frame
-            sent = time.monotonic()
+# The changes feed's views (normal, longpoll, continuous, websocket) join this blueprint.
+from . import sync_changes  # noqa: E402, F401

@@ -15,7 +15,8 @@ import time
 import sqlalchemy as sa
 
 from . import revisions, store
-from .docs import Sync, _render
+from .context import Sync
+from .docs import _render
 from .errors import BadRequest
 from .tables import sync_collections as C
 from .tables import sync_docs as D

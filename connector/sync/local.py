@@ -7,7 +7,7 @@ import json
 
 import sqlalchemy as sa
 
-from .docs import Sync
+from .context import Sync
 from .errors import BadRequest, Conflict, NotFound
 from .tables import sync_local as L
 
