@@ -143,7 +143,10 @@ def markdown(data: dict, previous: dict | None) -> str:
             )
             if previous:
                 old = _level(previous.get("workloads", {}).get(name, {}).get("levels", {}), c)
-                row += f" {(f['rps'] / old['rps'] - 1) * 100:+.0f}% |" if old else " |"
+                # A level that served nothing last time has no ratio to give.
+                row += (
+                    f" {(f['rps'] / old['rps'] - 1) * 100:+.0f}% |" if old and old["rps"] else " |"
+                )
             lines.append(row)
     if data.get("profile"):
         p = data["profile"]
