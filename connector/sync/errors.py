@@ -45,12 +45,3 @@ class FileExists(SyncError):
 
 class TooLarge(SyncError):
     error, status, reason = "request_entity_too_large", 413, "The request is too large."
-
-
-class Unavailable(SyncError):
-    error, status, reason = "service_unavailable", 503, "The database is unavailable."
-
-
-def error_body(error: str, reason: str) -> dict:
-    """The body of an error the HTTP layer answers without a SyncError (404 route, 405)."""
-    return {"error": error, "reason": reason}
