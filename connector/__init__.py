@@ -58,13 +58,8 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     for blueprint in (items.bp, references.bp, collections.bp, capabilities.bp, indexes.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(sync.bp, url_prefix=sync_prefix(app))
+    app.register_blueprint(sync.bp, url_prefix=settings.sync_prefix(app.config))
     return app
-
-
-def sync_prefix(app: Flask) -> str:
-    """Where the sync API is mounted (``CONNECTOR_SYNC_PREFIX``), without a trailing slash."""
-    return "/" + str(app.config["CONNECTOR_SYNC_PREFIX"]).strip("/")
 
 
 def _init_sync(app: Flask, engine, secret: str) -> None:

@@ -81,3 +81,8 @@ def normalize_database_url(url: str) -> str:
     if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed.render_as_string(hide_password=False)
+
+
+def sync_prefix(config: Mapping) -> str:
+    """Where the sync API is mounted (``CONNECTOR_SYNC_PREFIX``): ``/name``, no trailing slash."""
+    return "/" + str(config["CONNECTOR_SYNC_PREFIX"]).strip("/")

@@ -498,7 +498,6 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
             joins.drop_join(ops, conn, join_table)
         if current.tracked:
             sync_store.untrack(conn, current)
-            sync_triggers.drop(conn, current)
         ops.drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
     catalog.forget_all()

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import dberrors, schemas
+from . import config, dberrors, schemas
 from .errors import BadRequest, ConnectorError, DatabaseUnavailable, error_body
+from .sync import errors as sync_errors
 
 log = logging.getLogger("connector")
 
@@ -40,27 +41,23 @@ def endpoint(schema: type[schemas.Schema]):
     return decorate
 
 
-_SYNC_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "request_entity_too_large"}
-
-
 def _sync_request() -> bool:
-    prefix = current_app.config["CONNECTOR_SYNC_PREFIX"].strip("/")
-    return request.path.strip("/").split("/")[0] == prefix
+    """Whether the request is the sync API's (routed or not), which answers in its own shape."""
+    prefix = config.sync_prefix(current_app.config)
+    return request.path == prefix or request.path.startswith(prefix + "/")
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ConnectorError)
     def connector_error(exc: ConnectorError):
         if _sync_request():  # Sync Gateway's error shape on the sync API
-            kind = "service_unavailable" if exc.status == 503 else "bad_request"
-            return jsonify({"error": kind, "reason": str(exc)}), exc.status
+            return jsonify(sync_errors.body_for(exc.status, str(exc))), exc.status
         return jsonify(exc.body), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if _sync_request():
-            body = {"error": _SYNC_ERRORS.get(exc.code, "bad_request"), "reason": exc.name}
-            return jsonify(body), exc.code
+            return jsonify(sync_errors.body_for(exc.code, exc.name)), exc.code
         code = _HTTP_CODES.get(exc.code, "BAD_REQUEST")
         return jsonify(error_body(code, exc.description or exc.name)), exc.code
 
@@ -83,5 +80,5 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unexpected error")
         reason = "The connector failed unexpectedly; see its log."
         if _sync_request():
-            return jsonify({"error": "internal_error", "reason": reason}), 500
+            return jsonify(sync_errors.body_for(500, reason)), 500
         return jsonify(error_body("INTERNAL_ERROR", reason)), 500

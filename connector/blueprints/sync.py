@@ -13,7 +13,7 @@ import time
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_sock import Sock
 
-from .. import __version__, service
+from .. import __version__, config, service
 from ..errors import ConnectorError
 from ..sync import attachments, docs, edits, feed, local, params, store, users
 from ..sync.context import Sync, check_doc_id
@@ -105,14 +105,6 @@ def sync_error(exc: SyncError):
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = REALM
     return response
-
-
-@bp.errorhandler(ConnectorError)
-def connector_error(exc: ConnectorError):
-    """A refusal from the shared layers, said as Sync Gateway says it."""
-    error = {404: "not_found", 409: "conflict", 401: "unauthorized", 403: "forbidden"}
-    body = {"error": error.get(exc.status, "bad_request"), "reason": str(exc)}
-    return jsonify(body), exc.status
 
 
 # --- server and databases ------------------------------------------------------------
@@ -211,9 +203,13 @@ def open_session(db):
         httponly=True,
         secure=request.is_secure,
         samesite="Lax",
-        path=f"{request.script_root}{_prefix()}/{db}/",
+        path=_cookie_path(db),
     )
     return response
+
+
+def _cookie_path(db: str) -> str:
+    return f"{request.script_root}{config.sync_prefix(current_app.config)}/{db}/"
 
 
 @bp.delete("/<db>/_session")
@@ -222,12 +218,8 @@ def close_session(db):
     if cookie:
         _authenticator().close_session(cookie)
     response = jsonify({"ok": True})
-    response.delete_cookie(users.COOKIE, path=f"{request.script_root}{_prefix()}/{db}/")
+    response.delete_cookie(users.COOKIE, path=_cookie_path(db))
     return response
-
-
-def _prefix() -> str:
-    return "/" + current_app.config["CONNECTOR_SYNC_PREFIX"].strip("/")
 
 
 # --- documents --------------------------------------------------------------------------

@@ -191,9 +191,7 @@ def all_docs(sync: Sync, db: str, options: dict) -> dict:
     with sync.reading(db) as (conn, collection):
         cid = collection.id
         doc_id = _binary(conn, D.c.doc_id)
-        total = conn.execute(
-            sa.select(sa.func.count()).where(D.c.collection_id == cid, D.c.deleted == sa.false())
-        ).scalar_one()
+        total = live_count(conn, cid)
         keys = options.get("keys")
         if keys is not None:
             found = store.state(conn, cid, [k for k in keys if isinstance(k, str)])
@@ -234,21 +232,31 @@ def _binary(conn, column):
     return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
-def _include_docs(conn, collection, rows: list[dict], settings) -> None:
-    """Add each live row's winning document under ``doc`` (null for deleted ones)."""
-    wanted = [(r["id"], r["value"]["rev"]) for r in rows if "value" in r]
-    found = store.bodies(conn, collection.id, wanted)
+def winner_docs(conn, collection, winners: list[tuple[str, str, bool]], settings) -> list[dict]:
+    """The rendered winning documents of (doc_id, rev, deleted), in order (a tombstone
+    renders as ``{_id, _rev, _deleted}``)."""
+    found = store.bodies(
+        conn, collection.id, [(d, rev) for d, rev, deleted in winners if not deleted]
+    )
     options = {"revs_limit": settings.revs_limit}
+    rendered = []
+    for doc_id, rev, deleted in winners:
+        node = revisions.Revision(rev, None, revisions.parse(rev)[0], deleted, True)
+        rendered.append(_render(conn, doc_id, node, found.get((doc_id, rev), {}), {}, options))
+    return rendered
+
+
+def _include_docs(conn, collection, rows: list[dict], settings) -> None:
+    """Add each row's winning document under ``doc`` (null for deleted ones)."""
+    live = [r for r in rows if "value" in r and not r["value"].get("deleted")]
+    docs = winner_docs(
+        conn, collection, [(r["id"], r["value"]["rev"], False) for r in live], settings
+    )
     for row in rows:
-        if "value" not in row:
-            continue
-        if row["value"].get("deleted"):
+        if "value" in row:
             row["doc"] = None
-            continue
-        rev = row["value"]["rev"]
-        body = found.get((row["id"], rev), {})
-        node = revisions.Revision(rev, None, revisions.parse(rev)[0], False, True)
-        row["doc"] = _render(conn, row["id"], node, body, {}, options)
+    for row, doc in zip(live, docs, strict=True):
+        row["doc"] = doc
 
 
 def live_count(conn, collection_id: str) -> int:

@@ -3,6 +3,26 @@
 
 from __future__ import annotations
 
+#: Sync Gateway's error names by HTTP status, for refusals that are not SyncErrors
+#: (the shared layers' ConnectorErrors, routing errors, unexpected failures).
+ERRORS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "file_exists",
+    413: "request_entity_too_large",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def body_for(status: int, reason: str) -> dict:
+    """The sync API's error body for a refusal with this status."""
+    return {"error": ERRORS.get(status, "bad_request"), "reason": reason}
+
 
 class SyncError(Exception):
     """Base of every error the sync API answers."""

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from . import revisions, store
 from .context import Sync
-from .docs import _render
+from .docs import winner_docs
 from .errors import BadRequest
 from .tables import sync_collections as C
 from .tables import sync_docs as D
@@ -120,20 +120,11 @@ def page(sync: Sync, db: str, options: dict) -> tuple[list[dict], int]:
                 ordered = sorted(leaves[row["id"]].values(), key=revisions.sort_key, reverse=True)
                 row["changes"] = [{"rev": leaf.rev} for leaf in ordered]
         if rows and options.get("include_docs"):
-            _include(conn, collection, rows, sync.settings)
+            winners = [(doc_id, rev, bool(deleted)) for doc_id, rev, deleted, _ in found]
+            docs = winner_docs(conn, collection, winners, sync.settings)
+            for row, doc in zip(rows, docs, strict=True):
+                row["doc"] = doc
         return rows, max(newest, since)
-
-
-def _include(conn, collection, rows, settings) -> None:
-    wanted = [(r["id"], r["changes"][0]["rev"]) for r in rows]
-    winners = store.state(conn, collection.id, [r["id"] for r in rows])
-    wanted = [(d, winners[d][0]) for d, _ in wanted]
-    found = store.bodies(conn, collection.id, wanted)
-    for row, (doc_id, rev) in zip(rows, wanted, strict=True):
-        deleted = winners[doc_id][1]
-        node = revisions.Revision(rev, None, revisions.parse(rev)[0], deleted, True)
-        body = found.get((doc_id, rev), {})
-        row["doc"] = _render(conn, doc_id, node, body, {}, {"revs_limit": settings.revs_limit})
 
 
 class Waker:

@@ -160,7 +160,8 @@ def track(engine, collection, settings: Settings) -> bool:
 
 
 def untrack(conn, collection) -> None:
-    """Forget a collection's history (its table is being dropped)."""
+    """Stop tracking a collection and forget its history (its table is being dropped)."""
+    triggers.drop(conn, collection)
     for table in (P, D, R, L, C):
         conn.execute(table.delete().where(table.c.collection_id == collection.id))
 
@@ -188,40 +189,11 @@ def _snapshot(conn, collection, settings: Settings) -> None:
             node = Node(revisions.new_rev(None, body), None, False, True, body)
             edits.append(Edit(item[ID], [node], row_shows=node.rev))
         if edits:
-            _first_revisions(conn, collection.id, edits)
-
-
-def _first_revisions(conn, collection_id: str, edits: list[Edit]) -> None:
-    """Store documents' first revisions: no parents, no history, each its own winner."""
-    seqs = _bump(conn, collection_id, len(edits))
-    nodes, docs = [], []
-    for edit, seq in zip(edits, seqs, strict=True):
-        (node,) = edit.nodes
-        generation = revisions.parse(node.rev)[0]
-        nodes.append(
-            {
-                "collection_id": collection_id,
-                "doc_id": edit.doc_id,
-                "rev": node.rev,
-                "parent": None,
-                "generation": generation,
-                "deleted": False,
-                "leaf": True,
-                "seq": seq,
-                "body": dumps(node.body),
-            }
-        )
-        docs.append(
-            {
-                "collection_id": collection_id,
-                "doc_id": edit.doc_id,
-                "rev": node.rev,
-                "deleted": False,
-                "seq": seq,
-            }
-        )
-    insert_many(conn, R, nodes)
-    insert_many(conn, D, docs)
+            seqs = dict(
+                zip([e.doc_id for e in edits], _bump(conn, collection.id, len(edits)), strict=True)
+            )
+            winners = {e.doc_id: Revision(e.nodes[0].rev, None, 1, False, True) for e in edits}
+            _store(conn, collection, edits, seqs, winners, settings)
 
 
 def insert_many(conn, table: sa.Table, rows: list[dict]) -> None:
@@ -357,14 +329,15 @@ def apply(conn, collection, edits: list[Edit], settings: Settings) -> dict:
         return {}
     existing = leaves(conn, collection.id, [e.doc_id for e in edits])
     show: dict[str, Node | Revision] = {}
+    winners: dict[str, Revision] = {}
     for edit in edits:
         now = {r: rev for r, rev in existing[edit.doc_id].items() if r not in edit.parents}
         for node in edit.nodes:
             if node.leaf:
                 generation = revisions.parse(node.rev)[0]
                 now[node.rev] = Revision(node.rev, node.parent, generation, node.deleted, True)
-        win = revisions.winner(list(now.values()))
-        if win is not None and win.rev != edit.row_shows:
+        win = winners[edit.doc_id] = revisions.winner(list(now.values()))
+        if win.rev != edit.row_shows:
             show[edit.doc_id] = next((n for n in edit.nodes if n.rev == win.rev), win)
     errors = _project(conn, collection, show, settings)
     kept = [e for e in edits if e.doc_id not in errors]
@@ -373,7 +346,7 @@ def apply(conn, collection, edits: list[Edit], settings: Settings) -> dict:
     unseq = [e.doc_id for e in kept if e.doc_id not in pending]
     fresh = dict(zip(unseq, _bump(conn, collection.id, len(unseq)) if unseq else [], strict=True))
     seqs = {e.doc_id: pending.get(e.doc_id) or fresh[e.doc_id] for e in kept}
-    _store(conn, collection, kept, seqs, settings)
+    _store(conn, collection, kept, seqs, winners, settings)
     return errors
 
 
@@ -408,8 +381,9 @@ def _project(conn, collection, show: dict, settings: Settings) -> dict:
     return errors
 
 
-def _store(conn, collection, edits: list[Edit], seqs: dict[str, int], settings: Settings):
-    """Write the edits' nodes, retire their parents as leaves, and record winners."""
+def _store(conn, collection, edits: list[Edit], seqs: dict, winners: dict, settings: Settings):
+    """Write the edits' nodes, retire their parents as leaves, and record the
+    documents' winners (worked out by the caller, by document id)."""
     if not edits:
         return  # every edit was refused
     cid = collection.id
@@ -445,7 +419,6 @@ def _store(conn, collection, edits: list[Edit], seqs: dict[str, int], settings: 
         ],
     )
     doc_ids = [e.doc_id for e in edits]
-    winners = {d: revisions.winner(list(v.values())) for d, v in leaves(conn, cid, doc_ids).items()}
     for ids in _chunks(doc_ids):
         conn.execute(D.delete().where(D.c.collection_id == cid, D.c.doc_id.in_(ids)))
     insert_many(
@@ -482,11 +455,9 @@ def _prune(conn, collection_id: str, winners: dict, limit: int) -> None:
 
 def _items(conn, collection, doc_ids: list[str]) -> dict[str, dict]:
     """The current rows of these documents, as wire items by id (read with a lock)."""
-    id_field = collection.id_field
+    to_key = collection.id_field.to_database
     found = {}
     for ids in _chunks(doc_ids):
-        keys = [id_field.to_database(d) for d in ids]
-        stmt = sa.select(*collection.select_fields()).where(id_field.column.in_(keys))
-        for item in collection.rows_to_items(conn.execute(_locking(conn, stmt)).all()):
-            found[item[ID]] = item
+        rows = writes.stored_rows(conn, collection, [to_key(d) for d in ids], lock=True)
+        found.update({item[ID]: item for item in collection.rows_to_items(list(rows.values()))})
     return found

@@ -2,7 +2,7 @@
 references (references.py) goes through this package, one transaction a request,
 so that the sync API's change feed can hook in here."""
 
-from .items import insert, now, remove, truncate, unknown_keys, update
+from .items import insert, now, remove, stored_rows, truncate, unknown_keys, update
 from .references import insert_references, remove_references
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "now",
     "remove",
     "remove_references",
+    "stored_rows",
     "truncate",
     "unknown_keys",
     "update",

@@ -103,7 +103,7 @@ def _columns(collection: Collection, row: dict) -> dict:
     return {collection.fields[k].column.key: v for k, v in row.items()}
 
 
-def _select(conn, collection: Collection, ids: list, *, lock: bool) -> dict:
+def stored_rows(conn, collection: Collection, ids: list, *, lock: bool) -> dict:
     """Stored rows keyed by their raw id, optionally locked for this transaction."""
     if not ids:
         return {}
@@ -148,7 +148,7 @@ def insert(conn, collection: Collection, items: list) -> list[dict]:
             seen.add(row[ID])
         pending[i] = row
     given = [r[ID] for i, r in pending.items() if ID in r and i not in generated]
-    existing = _select(conn, collection, given, lock=False)
+    existing = stored_rows(conn, collection, given, lock=False)
     for i in [i for i, r in pending.items() if r.get(ID) in existing]:
         results[i] = _error(ItemAlreadyExists(id_field.to_wire(pending.pop(i)[ID])))
     _write_batch(conn, collection, pending, results, _insert_rows, _insert_one_error)
@@ -163,12 +163,12 @@ def _insert_rows(conn, collection: Collection, rows: list[dict]) -> list:
     for row in rows:
         result = conn.execute(collection.table.insert(), _columns(collection, row))
         ids.append(row.get(ID, result.inserted_primary_key[0]))
-    stored = _select(conn, collection, ids, lock=False)
+    stored = stored_rows(conn, collection, ids, lock=False)
     return [stored[i] for i in ids]
 
 
 def _insert_one_error(conn, collection, row, exc) -> ConnectorError:
-    if ID in row and _select(conn, collection, [row[ID]], lock=False):
+    if ID in row and stored_rows(conn, collection, [row[ID]], lock=False):
         return ItemAlreadyExists(collection.id_field.to_wire(row[ID]))
     return _refused(exc)
 
@@ -199,7 +199,7 @@ def update(conn, collection: Collection, items: list) -> list[dict]:
             results[i] = _error(exc)
             continue
         pending[i] = row
-    existing = _select(conn, collection, [r[ID] for r in pending.values()], lock=True)
+    existing = stored_rows(conn, collection, [r[ID] for r in pending.values()], lock=True)
     for i in [i for i, r in pending.items() if r[ID] not in existing]:
         results[i] = _error(ItemNotFound(collection.id_field.to_wire(pending.pop(i)[ID])))
     _write_batch(conn, collection, pending, results, _update_rows, _update_one_error)
@@ -216,7 +216,7 @@ def _update_rows(conn, collection: Collection, rows: list[dict]) -> list:
     )
     params = [{"v_id": r[ID], **{p: r[k] for k, p in names.items()}} for r in rows]
     conn.execute(stmt, params)
-    stored = _select(conn, collection, [r[ID] for r in rows], lock=False)
+    stored = stored_rows(conn, collection, [r[ID] for r in rows], lock=False)
     return [stored[r[ID]] for r in rows]
 
 
@@ -243,7 +243,7 @@ def remove(conn, collection: Collection, item_ids: list) -> list[dict]:
             wanted[i] = collection.id_field.to_database(item_id)
         except Invalid as exc:
             results[i] = _error(ValidationError([violation(ID, item_id, str(exc))]))
-    stored = _select(conn, collection, list(wanted.values()), lock=True)
+    stored = stored_rows(conn, collection, list(wanted.values()), lock=True)
     removed = set()
     for i, key in wanted.items():
         if key not in stored or key in removed:
