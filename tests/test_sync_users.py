@@ -205,3 +205,20 @@ def test_the_cli_manages_users_and_grants(app, database_url):
     client = app.test_client()
     assert client.put("/sync/notes/", headers=ADMIN).status_code == 201
     assert client.get("/sync/notes/", headers=basic("cli-user", "pw")).status_code == 401
+
+
+def test_a_session_lasts_24_hours_from_its_last_use(http, app):
+    opened = http.post("/sync/notes/_session", json={"name": "reader", "password": "r-secret"})
+    expires = dt.datetime.strptime(
+        re.search(r"Expires=([^;]+)", opened.headers["Set-Cookie"]).group(1),
+        "%a, %d %b %Y %H:%M:%S GMT",
+    )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert dt.timedelta(hours=23, minutes=59) < expires - now <= dt.timedelta(hours=24)
+    engine = app.extensions["connector.engine"]
+    with engine.begin() as conn:  # nearly idle for a day: a minute left
+        conn.execute(sync_sessions.update().values(expires_at=now + dt.timedelta(minutes=1)))
+    assert http.get("/sync/notes/n1").status_code == 200
+    with engine.connect() as conn:
+        renewed = conn.execute(sa.select(sync_sessions.c.expires_at)).scalar_one()
+    assert renewed - now > dt.timedelta(hours=23, minutes=59)
