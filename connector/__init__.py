@@ -54,9 +54,16 @@ def create_app(config: Mapping | None = None) -> Flask:
     _init_sync(app, engine, secret)
 
     register_error_handlers(app)
-    from .blueprints import capabilities, collections, indexes, items, references, sync
+    from .blueprints import capabilities, collections, indexes, items, openapi, references, sync
 
-    for blueprint in (items.bp, references.bp, collections.bp, capabilities.bp, indexes.bp):
+    for blueprint in (
+        items.bp,
+        references.bp,
+        collections.bp,
+        capabilities.bp,
+        indexes.bp,
+        openapi.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(sync.bp, url_prefix=settings.sync_prefix(app.config))
     return app
