@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 import jwt
@@ -27,33 +28,33 @@ class Envelope:
 
     request: dict
     metadata: dict = field(default_factory=dict)
+    signed: bool = True  # False: a direct caller with the API key
 
 
 @dataclass(frozen=True)
 class Verifier:
-    """Checks calls against the configured Wix key and API key.
+    """Checks calls against the configured Wix keys and API key.
 
-    :param public_key: the Wix app's public key (a loaded ``cryptography`` key), or None.
-    :param algorithms: the JWT algorithms that fit that key; nothing else is accepted.
-    :param app_id: the expected ``aud`` claim.
+    :param public_keys: ``(key, algorithm)`` pairs: each Wix public key (a loaded
+        ``cryptography`` key) with the one JWT algorithm that fits it. Several
+        keys let a key be rotated, and one connector serve a Wix app and
+        per-site connections, each with its own key.
+    :param app_ids: the accepted ``aud`` claims (one per Wix app or connection).
     :param api_key: the key direct callers send as a Bearer token, or None.
     :param leeway: seconds of clock skew allowed for ``exp``/``nbf``/``iat``.
     """
 
-    public_key: object | None
-    algorithms: tuple[str, ...]
-    app_id: str | None
+    public_keys: tuple[tuple[object, str], ...]
+    app_ids: tuple[str, ...]
     api_key: str | None
     leeway: int = 60
 
     @classmethod
     def from_config(cls, config) -> Verifier:
         pem = config.get("WIX_PUBLIC_KEY")
-        key, algorithms = load_public_key(pem) if pem else (None, ())
         return cls(
-            public_key=key,
-            algorithms=algorithms,
-            app_id=config.get("WIX_APP_ID"),
+            public_keys=load_public_keys(pem) if pem else (),
+            app_ids=split_list(config.get("WIX_APP_ID")),
             api_key=config.get("CONNECTOR_API_KEY"),
             leeway=int(config.get("CONNECTOR_JWT_LEEWAY", 60)),
         )
@@ -64,7 +65,7 @@ class Verifier:
         # A compact JWT always starts with the base64 of '{"': anything else is plain JSON.
         if text.startswith(b"eyJ"):
             return self._signed(text)
-        return Envelope(self._direct(text, authorization))
+        return Envelope(self._direct(text, authorization), signed=False)
 
     def _direct(self, body: bytes, authorization: str | None) -> dict:
         if not self.api_key:
@@ -77,24 +78,11 @@ class Verifier:
         return parse_json_object(body)
 
     def _signed(self, token: bytes) -> Envelope:
-        if self.public_key is None:
+        if not self.public_keys:
             raise Unauthorized("Signed calls need WIX_PUBLIC_KEY, which is not configured.")
-        if not self.app_id:
+        if not self.app_ids:
             raise Unauthorized("Signed calls need WIX_APP_ID, which is not configured.")
-        try:
-            claims = jwt.decode(
-                token,
-                self.public_key,
-                algorithms=list(self.algorithms),
-                audience=self.app_id,
-                issuer=WIX_ISSUER,
-                leeway=self.leeway,
-                options={"require": ["iss", "aud"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"The request token is not valid: {exc}.") from None
-        except RecursionError:
-            raise BadRequest("The request is nested too deeply.") from None
+        claims = self._claims(token)
         data = claims.get("data")
         if isinstance(data, str):  # some Wix envelopes carry data as JSON text
             data = parse_json_object(data.encode(), what="token data")
@@ -103,18 +91,71 @@ class Verifier:
         metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         return Envelope(data.get("request") or {}, metadata)
 
+    def _claims(self, token: bytes) -> dict:
+        """The verified claims: the first configured key whose algorithm the token
+        names and whose signature holds. The header's ``alg`` only picks among
+        our keys; it never chooses a key kind (no ``none``, no HMAC)."""
+        try:
+            alg = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"The request token is not valid: {exc}.") from None
+        error: Exception = jwt.InvalidAlgorithmError(
+            f"the algorithm {alg!r} fits none of the configured keys"
+        )
+        for key, algorithm in self.public_keys:
+            if algorithm != alg:
+                continue
+            try:
+                return jwt.decode(
+                    token,
+                    key,
+                    algorithms=[algorithm],
+                    audience=list(self.app_ids),
+                    issuer=WIX_ISSUER,
+                    leeway=self.leeway,
+                    options={"require": ["iss", "aud"]},
+                )
+            except jwt.InvalidSignatureError as exc:
+                error = exc  # maybe the next key (a rotation, another connection)
+            except jwt.PyJWTError as exc:  # claims are the same whichever key signed
+                raise Unauthorized(f"The request token is not valid: {exc}.") from None
+            except RecursionError:
+                raise BadRequest("The request is nested too deeply.") from None
+        raise Unauthorized(f"The request token is not valid: {error}.")
 
-def load_public_key(pem: str):
-    """Load a PEM public key and the only JWT algorithm that fits it."""
+
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
+
+
+def load_public_keys(pem: str) -> tuple[tuple[object, str], ...]:
+    """Every PEM public key in ``pem`` (one or more blocks, newlines may be
+    written ``\\n``), each with the only JWT algorithm that fits it."""
+    text = pem.replace("\\n", "\n").strip()
+    blocks = _PEM_BLOCK.findall(text)
+    if not blocks:
+        raise ValueError("WIX_PUBLIC_KEY holds no PEM public key.")
+    return tuple(load_public_key(block) for block in blocks)
+
+
+def load_public_key(pem: str) -> tuple[object, str]:
+    """Load one PEM public key and the only JWT algorithm that fits it."""
     try:
-        key = load_pem_public_key(pem.replace("\\n", "\n").strip().encode())
+        key = load_pem_public_key(pem.strip().encode())
     except ValueError as exc:
         raise ValueError(f"WIX_PUBLIC_KEY is not a PEM public key: {exc}") from None
     if isinstance(key, rsa.RSAPublicKey):
-        return key, ("RS256",)
+        return key, "RS256"
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return key, ("ES256",)
-    raise ValueError("WIX_PUBLIC_KEY must be an RSA or an EC P-256 public key.")
+        return key, "ES256"
+    raise ValueError("WIX_PUBLIC_KEY must hold RSA or EC P-256 public keys.")
+
+
+def split_list(value) -> tuple[str, ...]:
+    """A setting that may hold several values: a list, or text split on commas."""
+    if not value:
+        return ()
+    values = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(v.strip() for v in values if v.strip())
 
 
 def parse_json_object(body: bytes, *, what: str = "request body") -> dict:

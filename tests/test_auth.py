@@ -201,6 +201,80 @@ def test_es256_token_with_another_ec_key_is_refused(ec_app, people):
     assert_unauthorized(*post_raw(ec_app, sign(stranger, QUERY, algorithm="ES256")))
 
 
+# --- several keys and audiences (rotation, per-site connections) ------------
+
+
+@pytest.fixture
+def rotated_app(app_config, rsa_key, public_pem, other_rsa_key, ec_key):
+    """Three keys (two RSA, one EC, escaped newlines in one) and two app ids."""
+    pems = "\n".join([pem_of(other_rsa_key).replace("\n", "\\n"), public_pem, pem_of(ec_key)])
+    config = {**app_config, "WIX_PUBLIC_KEY": pems, "WIX_APP_ID": f"{APP_ID}, site-connection-2"}
+    with make_app(config) as application:
+        yield application
+
+
+@pytest.mark.parametrize("signer", ["rsa", "other_rsa", "ec"])
+@pytest.mark.parametrize("audience", [APP_ID, "site-connection-2", [APP_ID, "x"]])
+def test_any_configured_key_and_audience_is_accepted(
+    rotated_app, rsa_key, other_rsa_key, ec_key, people, signer, audience
+):
+    key = {"rsa": rsa_key, "other_rsa": other_rsa_key, "ec": ec_key}[signer]
+    token = sign(key, QUERY, algorithm="ES256" if signer == "ec" else "RS256", aud=audience)
+    status, body = post_raw(rotated_app, token)
+    assert status == 200, body
+    assert body["items"] == ROWS
+
+
+def _hs256_with_each_pem(keys):
+    pem = pem_of(keys["other_rsa"])
+
+    def signer(message):
+        return hmac.new(pem.encode(), message, hashlib.sha256).digest()
+
+    return compact({"alg": "HS256", "typ": "JWT"}, claims(QUERY), signer)
+
+
+ROTATION_REFUSED = {
+    "a-fourth-key": lambda k: sign(rsa.generate_private_key(65537, 2048), QUERY),
+    "an-audience-not-configured": lambda k: sign(k["other_rsa"], QUERY, aud="site-3"),
+    "es256-signed-by-an-rsa-key-s-owner": lambda k: sign(
+        ec.generate_private_key(ec.SECP256R1()), QUERY, algorithm="ES256"
+    ),
+    "hs256-with-a-configured-pem": _hs256_with_each_pem,
+    "alg-none": lambda k: compact({"alg": "none"}, claims(QUERY)),
+    "expired-with-a-second-key": lambda k: sign(
+        k["other_rsa"], QUERY, iat=_now() - 600, exp=_now() - 120
+    ),
+    "not-yet-valid-with-a-second-key": lambda k: sign(
+        k["ec"], QUERY, algorithm="ES256", nbf=_now() + 3600
+    ),
+    "wrong-issuer-with-a-second-key": lambda k: sign(k["other_rsa"], QUERY, iss="wix.com.evil"),
+}
+
+
+@pytest.mark.parametrize("case", list(ROTATION_REFUSED))
+def test_tokens_outside_the_configured_keys_are_refused(
+    rotated_app, other_rsa_key, ec_key, people, case
+):
+    token = ROTATION_REFUSED[case]({"other_rsa": other_rsa_key, "ec": ec_key})
+    assert_unauthorized(*post_raw(rotated_app, token))
+
+
+@pytest.mark.parametrize(
+    "pem, reason",
+    [
+        ("no key here", "holds no PEM public key"),
+        ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not a PEM public key"),
+        ("p384", "RSA or EC P-256"),
+    ],
+)
+def test_a_bad_public_key_setting_stops_the_app_at_start(app_config, pem, reason):
+    if pem == "p384":
+        pem = pem_of(ec.generate_private_key(ec.SECP384R1()))
+    with pytest.raises(ValueError, match=reason):
+        create_app({**app_config, "WIX_PUBLIC_KEY": pem})
+
+
 # --- signed calls that are refused ------------------------------------------
 
 
