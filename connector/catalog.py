@@ -102,6 +102,8 @@ class Collection:
     info: metadata.CollectionInfo = field(default_factory=metadata.CollectionInfo)
     is_view: bool = False
     tracked: bool = False  # the sync API keeps its change history
+    # A member under SITE_MEMBER_AUTHOR reads only their items (permissions.authorize).
+    owner_scope: str | None = None
     multi: dict[str, joins.MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
     _reader_cache: dict = field(default_factory=dict, repr=False, compare=False)

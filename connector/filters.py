@@ -84,15 +84,23 @@ class FilterCompiler:
     :param resolve: ``resolve(key) -> field`` for a plain field key; raises
         :class:`UnknownField` (or returns None) for keys it does not know.
     :param backend: the ``backends.Backend`` of the database.
+    :param scope: a condition every compiled filter is held within (the rows a
+        caller may read), or None.
     """
 
-    def __init__(self, resolve: Callable, backend, id_column=None):
+    def __init__(self, resolve: Callable, backend, id_column=None, *, scope=None):
         self.resolve = resolve
         self.ctx = Context(backend, id_column)
         self.conditions = 0
+        self.scope = scope
 
     def compile(self, filter_, path: str = "query.filter") -> sa.ColumnElement:
-        """The WHERE expression of ``filter_`` (``true`` for an empty filter)."""
+        """The WHERE expression of ``filter_`` (``true`` for an empty filter),
+        always within the compiler's ``scope`` when it has one."""
+        where = self._compile(filter_, path)
+        return where if self.scope is None else sa.and_(self.scope, where)
+
+    def _compile(self, filter_, path: str) -> sa.ColumnElement:
         if filter_ is None:
             return sa.true()
         if not isinstance(filter_, dict):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import config, dberrors, schemas
+from . import config, dberrors, permissions, schemas
 from .errors import BadRequest, ConnectorError, DatabaseUnavailable, error_body
 from .sync import errors as sync_errors
 
@@ -32,6 +32,7 @@ def endpoint(schema: type[schemas.Schema]):
                 request.get_data(cache=False), request.headers.get("Authorization")
             )
             g.wix_metadata = envelope.metadata
+            g.caller = permissions.caller_of(envelope.metadata, signed=envelope.signed)
             # For the access log (gunicorn.conf.py): which Wix request this was.
             request.environ["connector.request_id"] = envelope.metadata.get("requestId") or "-"
             return jsonify(fn(schemas.load(instance, envelope.request)))

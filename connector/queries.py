@@ -21,8 +21,14 @@ DEFAULT_LIMIT = 50
 
 
 def compiler_for(collection: Collection) -> FilterCompiler:
-    """A filter compiler over the collection's fields."""
-    return FilterCompiler(collection.target, collection.backend, collection.id_field.column)
+    """A filter compiler over the collection's fields (and, for a caller who may
+    read only their own items, those items alone)."""
+    scope = None
+    if collection.owner_scope is not None:
+        scope = collection.fields["_owner"].column == collection.owner_scope
+    return FilterCompiler(
+        collection.target, collection.backend, collection.id_field.column, scope=scope
+    )
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,10 @@ def query_referenced(conn, collection: Collection, request: dict, signer, collec
         ),
         *([multi.far.in_(_ids(multi.far, state["red"]))] if state["red"] else []),
     )
+    if collection.owner_scope is not None:  # a member who reads only their own items
+        owner = collection.fields["_owner"].column
+        owned = sa.select(collection.id_field.column).where(owner == collection.owner_scope)
+        where = sa.and_(where, multi.near.in_(owned))
     descending = state["o"] == "DESC"
     keys = [
         SortKey(c.key, _Column(c), descending)

@@ -7,12 +7,13 @@ cached schema is stale, the table is reflected again and the call retried once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 
-from . import config, dberrors, ddl, indexes, sqltypes, writes
+from . import config, dberrors, ddl, indexes, permissions, sqltypes, writes
 from .catalog import Catalog, Collection
 from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
 from .filters import UnknownField
@@ -26,38 +27,42 @@ def catalog() -> Catalog:
 
 def read(collection_id: str, fn: Callable, *args):
     """``fn(conn, collection, *args)`` on a read connection."""
-    return _with_schema(collection_id, fn, args, write=False)
+    return _with_schema(collection_id, fn, args, operation="read")
 
 
-def write(collection_id: str, fn: Callable, *args, items: list | None = None):
+def write(collection_id: str, fn: Callable, *args, operation: str, items: list | None = None):
     """``fn(conn, collection, *args)`` in one write transaction.
 
+    :param operation: ``insert``, ``update``, ``remove`` or ``truncate``: what the
+        caller's permissions must allow (see :func:`_permitted`).
     :param items: the request's items; when they name fields the cached schema
         lacks (a column added by another tool), the schema is refreshed first.
     """
-    return _with_schema(collection_id, fn, args, write=True, items=items)
+    return _with_schema(collection_id, fn, args, operation=operation, items=items)
 
 
-def _with_schema(collection_id, fn, args, *, write: bool, items=None):
+def _with_schema(collection_id, fn, args, *, operation: str, items=None):
     cat = catalog()
     collection = cat.get(collection_id)
     if items is not None and writes.unknown_keys(collection, items):
         collection = cat.refresh(collection_id)
     try:
-        return _run(cat, collection, fn, args, write)
+        return _run(cat, collection, fn, args, operation)
     except UnknownField:
         fresh = cat.refresh(collection_id)
         if fresh.fields.keys() == collection.fields.keys():
             raise
-        return _run(cat, fresh, fn, args, write)
+        return _run(cat, fresh, fn, args, operation)
     except sa.exc.DBAPIError as exc:
         if dberrors.unavailable(exc):
             raise
         # Possibly a column or table changed by another tool: look again, once.
-        return _run(cat, cat.refresh(collection_id), fn, args, write)
+        return _run(cat, cat.refresh(collection_id), fn, args, operation)
 
 
-def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
+def _run(cat: Catalog, collection: Collection, fn, args, operation: str):
+    collection, fn, args = _permitted(collection, operation, fn, args)
+    write = operation != "read"
     with cat.engine.connect() as conn:
         if write:
             conn.execution_options(connector_write=True)
@@ -73,10 +78,102 @@ def _run(cat: Catalog, collection: Collection, fn, args, write: bool):
         return fn(conn, collection, *args)
 
 
+# --- permissions ------------------------------------------------------------------
+
+
+def _enforcing() -> bool:
+    return config.flag(current_app.config.get("CONNECTOR_ENFORCE_PERMISSIONS"))
+
+
+def caller() -> permissions.Caller:
+    """Who sent the current request (ADMIN when permissions are not enforced)."""
+    if not _enforcing():
+        return permissions.ADMIN_CALLER
+    return g.get("caller", permissions.ADMIN_CALLER)
+
+
+def _permitted(collection: Collection, operation: str, fn, args):
+    """``(collection, fn, args)`` narrowed to what the caller may do, or
+    :class:`permissions.PermissionDenied` before anything runs.
+
+    A member under SITE_MEMBER_AUTHOR reads through an owner-scoped collection,
+    writes items stamped with their ``_owner``, and changes or removes only
+    items that are theirs (checked in the write's own transaction).
+    """
+    who = caller()
+    if who.role == permissions.ADMIN:
+        return collection, fn, args
+    role_of = {"truncate": "remove", "references": "update"}.get(operation, operation)
+    owner = permissions.authorize(collection, role_of, who)
+    if operation == "read":
+        if owner is not None:
+            collection = dataclasses.replace(collection, owner_scope=owner)
+        return collection, fn, args
+    if operation == "truncate" and owner is not None:
+        raise permissions.PermissionDenied(
+            "A member may not truncate a collection whose items have other owners.",
+            collectionId=collection.id,
+        )
+    if permissions.OWNER in collection.fields and (
+        operation == "insert" or (operation == "update" and owner is not None)
+    ):
+        # Members insert items of their own, visitors unowned ones; nobody but an
+        # admin names another owner.
+        stamp = operation == "insert" and who.member_id is not None
+        items = permissions.owned_items(collection, args[0], who.member_id, stamp=stamp)
+        args = (items, *args[1:])
+    if owner is not None and operation in ("update", "remove", "references"):
+        ids = _item_ids(
+            collection,
+            args[0],
+            key={"update": "_id", "references": "referringItemId"}.get(operation),
+        )
+        inner = fn
+
+        def fn(conn, collection, *rest):
+            permissions.require_owned(conn, collection, ids, owner)
+            return inner(conn, collection, *rest)
+
+    return collection, fn, args
+
+
+def _item_ids(collection: Collection, values: list, *, key: str | None) -> list:
+    """The database ids in ``values`` (ids, or objects holding one under ``key``);
+    invalid ones are skipped."""
+    ids = []
+    for value in values:
+        raw = value.get(key) if key and isinstance(value, dict) else value
+        try:
+            ids.append(collection.id_field.to_database(raw))
+        except Exception:  # noqa: BLE001 - the write reports the bad id itself
+            continue
+    return ids
+
+
+def readable(collection_id: str) -> Collection:
+    """Another collection a read includes items of (references): the caller must
+    be allowed to read all of it."""
+    collection = catalog().get(collection_id)
+    who = caller()
+    if who.role != permissions.ADMIN and permissions.authorize(collection, "read", who):
+        raise permissions.PermissionDenied(
+            f"The collection {collection_id!r} lets members read only their own items; "
+            "its items cannot be included here.",
+            collectionId=collection_id,
+        )
+    return collection
+
+
+def _admin_only(what: str) -> None:
+    if caller().role != permissions.ADMIN:
+        raise permissions.PermissionDenied(f"Only an admin may {what}.")
+
+
 # --- the schema side ------------------------------------------------------------
 
 
 def _schema_changes_allowed() -> None:
+    _admin_only("change collections and indexes")
     if config.flag(current_app.config.get("CONNECTOR_READ_ONLY_SCHEMA")):
         raise CollectionChangeNotSupported(
             [], "This connector does not change collections (CONNECTOR_READ_ONLY_SCHEMA)."
@@ -148,7 +245,7 @@ def remove_index(collection_id: str, name: str) -> None:
 def change_references(request: dict, *, insert: bool) -> list[dict]:
     """insert-references / remove-references, through the write path."""
 
-    def change(conn, collection):
+    def change(conn, collection, pairs):
         key = request["referringFieldKey"]
         multi = collection.multi.get(key)
         if multi is None:
@@ -161,9 +258,7 @@ def change_references(request: dict, *, insert: bool) -> list[dict]:
             )
         if insert:
             referenced = catalog().get(multi.referenced)
-            return writes.insert_references(
-                conn, collection, multi, request["references"], referenced
-            )
-        return writes.remove_references(conn, collection, multi, request["references"])
+            return writes.insert_references(conn, collection, multi, pairs, referenced)
+        return writes.remove_references(conn, collection, multi, pairs)
 
-    return write(request["collectionId"], change)
+    return write(request["collectionId"], change, request["references"], operation="references")

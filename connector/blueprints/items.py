@@ -15,7 +15,7 @@ bp = Blueprint("items", __name__, url_prefix="/v3/items")
 def query(args):
     signer = current_app.extensions["connector.cursors"]
     return service.read(
-        args["collectionId"], references.query_items, args, signer, service.catalog().get
+        args["collectionId"], references.query_items, args, signer, service.readable
     )
 
 
@@ -40,25 +40,33 @@ def distinct_values(args):
 @bp.post("/insert")
 @endpoint(schemas.ItemsRequest)
 def insert(args):
-    results = service.write(args["collectionId"], writes.insert, args["items"], items=args["items"])
+    results = service.write(
+        args["collectionId"], writes.insert, args["items"], operation="insert", items=args["items"]
+    )
     return {"results": results}
 
 
 @bp.post("/update")
 @endpoint(schemas.ItemsRequest)
 def update(args):
-    results = service.write(args["collectionId"], writes.update, args["items"], items=args["items"])
+    results = service.write(
+        args["collectionId"], writes.update, args["items"], operation="update", items=args["items"]
+    )
     return {"results": results}
 
 
 @bp.post("/remove")
 @endpoint(schemas.RemoveRequest)
 def remove(args):
-    return {"results": service.write(args["collectionId"], writes.remove, args["itemIds"])}
+    return {
+        "results": service.write(
+            args["collectionId"], writes.remove, args["itemIds"], operation="remove"
+        )
+    }
 
 
 @bp.post("/truncate")
 @endpoint(schemas.TruncateRequest)
 def truncate(args):
-    service.write(args["collectionId"], writes.truncate)
+    service.write(args["collectionId"], writes.truncate, operation="truncate")
     return {}

@@ -15,7 +15,7 @@ bp = Blueprint("references", __name__, url_prefix="/v3/items")
 def query_referenced(args):
     signer = current_app.extensions["connector.cursors"]
     return service.read(
-        args["collectionId"], references.query_referenced, args, signer, service.catalog().get
+        args["collectionId"], references.query_referenced, args, signer, service.readable
     )
 
 
