@@ -22,6 +22,7 @@ DEFAULTS: dict[str, object] = {
     "CONNECTOR_TABLES": None,  # comma-separated allow-list of served tables
     "DATABASE_SCHEMA": None,  # PostgreSQL schema of the collections (default public)
     "CONNECTOR_MAX_INDEXES": 64,
+    "CONNECTOR_STATEMENT_TIMEOUT_MS": 10_000,  # the longest a statement may run; 0: no limit
     "CONNECTOR_SYNC_PREFIX": "/sync",  # where the sync API is mounted
     "CONNECTOR_SYNC_OVERFLOW_FIELD": "overflow",  # JSON column for fields without one
     "CONNECTOR_SYNC_REVS_LIMIT": 1000,  # generations of history kept per document

@@ -40,6 +40,23 @@ def unavailable(exc: sa.exc.DBAPIError) -> bool:
     return any(text in message for text in _SQLITE_MESSAGES)
 
 
+# A statement stopped by the connector's time limit: PostgreSQL query_canceled,
+# MariaDB ER_STATEMENT_TIMEOUT, MySQL ER_QUERY_TIMEOUT, SQLite's interrupt.
+_PG_TIMEOUT = "57014"
+_MYSQL_TIMEOUT_CODES = {1969, 3024}
+
+
+def timed_out(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` is a statement stopped by ``CONNECTOR_STATEMENT_TIMEOUT_MS``."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == _PG_TIMEOUT:
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_TIMEOUT_CODES
+    return type(orig).__module__.startswith("sqlite3") and "interrupted" in str(orig).lower()
+
+
 # MySQL/MariaDB report a failed CHECK as an OperationalError.
 _MYSQL_CONSTRAINT_CODES = {3819, 4025}
 
@@ -53,3 +70,15 @@ def refusal(exc: sa.exc.DBAPIError) -> str:
     if isinstance(exc, sa.exc.DataError):
         return "A value of the item does not fit its column."
     return "The database refused the item."
+
+
+def describe(exc: sa.exc.DBAPIError) -> str:
+    """``exc`` for the log: the driver's error class and code, never its text,
+    which can quote the row (item data) the statement carried."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None)
+    args = getattr(orig, "args", ())
+    if code is None and args and isinstance(args[0], int):
+        code = args[0]
+    name = f"{type(orig).__module__.split('.')[0]}.{type(orig).__name__}"
+    return f"{name} (code {code})" if code is not None else name

@@ -199,7 +199,7 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
     except sa.exc.DBAPIError as exc:
         if dberrors.unavailable(exc):
             raise
-        log.warning("the database refused a new collection: %s", exc.orig)
+        log.warning("the database refused a new collection: %s", dberrors.describe(exc))
         if not _transactional_ddl(engine.dialect):
             _undo_create(engine, collection_id)  # MariaDB committed what went before
         raise CollectionChangeNotSupported(
@@ -311,7 +311,7 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
     except sa.exc.DBAPIError as exc:
         if dberrors.unavailable(exc):
             raise
-        log.warning("the database refused a collection change: %s", exc.orig)
+        log.warning("the database refused a collection change: %s", dberrors.describe(exc))
         raise CollectionChangeNotSupported(
             [],
             "The database refused the change."

@@ -144,6 +144,19 @@ class DatabaseUnavailable(ConnectorError):
     message = "The database is unavailable; try again shortly."
 
 
+class StatementTimeout(DatabaseUnavailable):
+    """A statement ran past ``CONNECTOR_STATEMENT_TIMEOUT_MS`` and was stopped."""
+
+    code = "STATEMENT_TIMEOUT"
+
+    def __init__(self, limit_ms: int):
+        super().__init__(
+            f"The database took longer than CONNECTOR_STATEMENT_TIMEOUT_MS ({limit_ms} ms) "
+            "allows, and the statement was stopped; narrow the query or try again.",
+            timeoutMs=limit_ms,
+        )
+
+
 def _summary(violations: list[dict]) -> str:
     if len(violations) == 1:
         v = violations[0]

@@ -4,6 +4,7 @@ and turn every failure into the contract's error format."""
 from __future__ import annotations
 
 import logging
+import traceback
 from functools import wraps
 
 import sqlalchemy as sa
@@ -11,7 +12,13 @@ from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import config, dberrors, permissions, schemas
-from .errors import BadRequest, ConnectorError, DatabaseUnavailable, error_body
+from .errors import (
+    BadRequest,
+    ConnectorError,
+    DatabaseUnavailable,
+    StatementTimeout,
+    error_body,
+)
 from .sync import errors as sync_errors
 
 log = logging.getLogger("connector")
@@ -64,12 +71,16 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.DBAPIError)
     def database_error(exc: sa.exc.DBAPIError):
+        if dberrors.timed_out(exc):
+            log.warning("statement timed out: %s", dberrors.describe(exc))
+            limit = int(current_app.config["CONNECTOR_STATEMENT_TIMEOUT_MS"])
+            return connector_error(StatementTimeout(limit))
         if dberrors.unavailable(exc):
-            log.warning("database unavailable: %s", exc.orig)
+            log.warning("database unavailable: %s", dberrors.describe(exc))
             return connector_error(DatabaseUnavailable())
         # The database refused what this request asked (a value it cannot hold,
         # a query too large for it): the caller's to change, not a crash.
-        log.warning("database refused the request: %s", exc.orig)
+        log.warning("database refused the request: %s", dberrors.describe(exc))
         return connector_error(BadRequest("The database could not run this request."))
 
     @app.errorhandler(sa.exc.TimeoutError)
@@ -78,7 +89,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unexpected error")
+        # Where it failed, not what it said: an exception's text can quote request data.
+        log.error(
+            "unexpected error %s at\n%s",
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         reason = "The connector failed unexpectedly; see its log."
         if _sync_request():
             return jsonify(sync_errors.body_for(500, reason)), 500

@@ -221,7 +221,7 @@ def _update_rows(conn, collection: Collection, rows: list[dict]) -> list:
 
 
 def _refused(exc: sa.exc.DBAPIError) -> ConnectorError:
-    log.info("database refused an item: %s", exc.orig)
+    log.info("database refused an item: %s", dberrors.describe(exc))
     message = dberrors.refusal(exc)
     return ValidationError([violation("item", None, message)], message)
 
