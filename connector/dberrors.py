@@ -27,7 +27,7 @@ _SQLITE_MESSAGES = (
 
 def unavailable(exc: sa.exc.DBAPIError) -> bool:
     """Whether ``exc`` means the database cannot serve now (try again later)."""
-    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError) or retryable(exc):
         return True
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
@@ -44,6 +44,22 @@ def unavailable(exc: sa.exc.DBAPIError) -> bool:
 # MariaDB ER_STATEMENT_TIMEOUT, MySQL ER_QUERY_TIMEOUT, SQLite's interrupt.
 _PG_TIMEOUT = "57014"
 _MYSQL_TIMEOUT_CODES = {1969, 3024}
+
+
+# Transactions the database rolled back whole to break a conflict: PostgreSQL
+# serialization_failure and deadlock_detected; MySQL/MariaDB deadlock (1213).
+_PG_RETRYABLE = ("40001", "40P01")
+_MYSQL_RETRYABLE = {1213}
+
+
+def retryable(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` aborted the whole transaction to break a conflict, so that
+    running the transaction again is safe and likely to succeed."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_RETRYABLE:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and isinstance(args[0], int) and args[0] in _MYSQL_RETRYABLE
 
 
 def timed_out(exc: sa.exc.DBAPIError) -> bool:

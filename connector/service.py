@@ -8,6 +8,9 @@ cached schema is stale, the table is reflected again and the call retried once.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import random
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -18,6 +21,8 @@ from .catalog import Catalog, Collection
 from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
 from .filters import UnknownField
 from .sync import store as sync_store
+
+log = logging.getLogger("connector")
 
 
 def catalog() -> Catalog:
@@ -60,9 +65,26 @@ def _with_schema(collection_id, fn, args, *, operation: str, items=None):
         return _run(cat, cat.refresh(collection_id), fn, args, operation)
 
 
+#: Attempts of a write whose transaction the database aborted as a whole.
+WRITE_ATTEMPTS = 4
+
+
 def _run(cat: Catalog, collection: Collection, fn, args, operation: str):
     collection, fn, args = _permitted(collection, operation, fn, args)
     write = operation != "read"
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return _run_once(cat, collection, fn, args, write)
+        except sa.exc.DBAPIError as exc:
+            # A deadlock or serialization failure rolled the whole transaction
+            # back, so running it again from the start is safe; anything else is not.
+            if not write or attempt == WRITE_ATTEMPTS or not dberrors.retryable(exc):
+                raise
+            log.info("write transaction aborted (%s); attempt %d", dberrors.describe(exc), attempt)
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # let the other side finish
+
+
+def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
     with cat.engine.connect() as conn:
         if write:
             conn.execution_options(connector_write=True)
