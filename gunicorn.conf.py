@@ -36,7 +36,10 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({connector.r
 
 def on_starting(server):
     """Set the database up once, before any worker starts: the metadata
-    migrations and the shared cursor secret, so workers never race to make them."""
+    migrations and the shared cursor secret (of every site's database too), so
+    workers never race to make them."""
     from connector import create_app, db
 
-    db.get_engine(create_app()).dispose()  # the master keeps no connection
+    app = create_app()
+    app.extensions["connector.tenants"].prepare()  # each site's database (CONNECTOR_TENANTS)
+    db.get_engine(app).dispose()  # the master keeps no connection

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from flask import Flask
 
 from . import config as settings
-from . import db, metadata, migrate
+from . import db, metadata, migrate, tenants
 from .auth import Verifier
 from .catalog import Catalog
 from .cursors import CursorSigner
 from .http import register_error_handlers
 from .jsonwire import WireJSONProvider
+from .tenants import Tenants
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     app.extensions["connector.verifier"] = Verifier.from_config(app.config)
     app.extensions["connector.cursors"] = CursorSigner(secret)
+    app.extensions["connector.tenants"] = Tenants(
+        tenants.parse(app.config.get("CONNECTOR_TENANTS")), app.config
+    )
     _init_sync(app, engine, secret)
 
     register_error_handlers(app)

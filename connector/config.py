@@ -19,6 +19,7 @@ DEFAULTS: dict[str, object] = {
     "CONNECTOR_JWT_LEEWAY": 60,
     "CONNECTOR_READ_ONLY_SCHEMA": False,
     "CONNECTOR_ENFORCE_PERMISSIONS": False,  # check collection permissions per caller
+    "CONNECTOR_TENANTS": None,  # JSON {instanceId: database URL}: one database per site
     "CONNECTOR_TABLES": None,  # comma-separated allow-list of served tables
     "DATABASE_SCHEMA": None,  # PostgreSQL schema of the collections (default public)
     "CONNECTOR_MAX_INDEXES": 64,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import config, dberrors, permissions, schemas
+from . import config, dberrors, permissions, schemas, tenants
 from .errors import (
     BadRequest,
     ConnectorError,
@@ -39,6 +39,14 @@ def endpoint(schema: type[schemas.Schema]):
                 request.get_data(cache=False), request.headers.get("Authorization")
             )
             g.wix_metadata = envelope.metadata
+            sites = current_app.extensions["connector.tenants"]
+            if sites:  # the site's own database, or a refusal before any is touched
+                site = (
+                    envelope.metadata.get("instanceId")
+                    if envelope.signed
+                    else request.headers.get(tenants.INSTANCE_HEADER)
+                )
+                g.database = sites.database(site)
             g.caller = permissions.caller_of(envelope.metadata, signed=envelope.signed)
             # For the access log (gunicorn.conf.py): which Wix request this was.
             request.environ["connector.request_id"] = envelope.metadata.get("requestId") or "-"

@@ -18,6 +18,7 @@ from flask import current_app, g
 
 from . import config, dberrors, ddl, indexes, permissions, sqltypes, writes
 from .catalog import Catalog, Collection
+from .cursors import CursorSigner
 from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
 from .filters import UnknownField
 from .sync import store as sync_store
@@ -26,8 +27,16 @@ log = logging.getLogger("connector")
 
 
 def catalog() -> Catalog:
-    """The current app's catalog."""
-    return current_app.extensions["connector.catalog"]
+    """The catalog of the current request's database (its site's, with
+    ``CONNECTOR_TENANTS``; else the app's)."""
+    database = g.get("database")
+    return database.catalog if database else current_app.extensions["connector.catalog"]
+
+
+def cursors() -> CursorSigner:
+    """The cursor signer of the current request's database."""
+    database = g.get("database")
+    return database.cursors if database else current_app.extensions["connector.cursors"]
 
 
 def read(collection_id: str, fn: Callable, *args):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from .. import aggregates, queries, references, schemas, service, writes
 from ..http import endpoint
@@ -13,7 +13,7 @@ bp = Blueprint("items", __name__, url_prefix="/v3/items")
 @bp.post("/query")
 @endpoint(schemas.QueryRequest)
 def query(args):
-    signer = current_app.extensions["connector.cursors"]
+    signer = service.cursors()
     return service.read(
         args["collectionId"], references.query_items, args, signer, service.readable
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from .. import references, schemas, service
 from ..http import endpoint
@@ -13,7 +13,7 @@ bp = Blueprint("references", __name__, url_prefix="/v3/items")
 @bp.post("/query-referenced")
 @endpoint(schemas.QueryReferencedRequest)
 def query_referenced(args):
-    signer = current_app.extensions["connector.cursors"]
+    signer = service.cursors()
     return service.read(
         args["collectionId"], references.query_referenced, args, signer, service.readable
     )
