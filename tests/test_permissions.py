@@ -301,3 +301,77 @@ def test_admin_only_collections_and_schema_changes_refuse_members(who, engine):
     assert rows(engine, "secrets") == []
     assert "mine" not in sa.inspect(engine).get_table_names()
     assert [i["name"] for i in sa.inspect(engine).get_indexes("secrets")] == before
+
+
+# --- references reach other collections' items ------------------------------------------
+
+
+@pytest.fixture
+def boards(diaries, who):
+    """Boards (readable by anyone) that reference diaries (each member's own)."""
+    make_collection(who["wix_user"], "boards", {**POSTS, "insert": "ADMIN"})
+    admin = who["wix_user"]
+    status, body = admin.post(
+        "/v3/collections/update",
+        {
+            "collection": {
+                "id": "boards",
+                "fields": [
+                    {"key": "title", "type": "TEXT"},
+                    {
+                        "key": "diaries",
+                        "type": "MULTI_REFERENCE",
+                        "multiReferenceOptions": {
+                            "referencedCollectionId": "diaries",
+                            "referencedCollectionFieldKey": "boards",
+                        },
+                    },
+                ],
+                "permissions": {**POSTS, "insert": "ADMIN"},
+            }
+        },
+    )
+    assert status == 200, body
+    assert "error" not in results(*admin.insert("boards", {"_id": "board", "title": "B"}))[0]
+    status, body = admin.post(
+        "/v3/items/insert-references",
+        {
+            "collectionId": "boards",
+            "referringFieldKey": "diaries",
+            "references": [
+                {"referringItemId": "board", "referencedItemId": "alice-0"},
+                {"referringItemId": "board", "referencedItemId": "bob-0"},
+            ],
+        },
+    )
+    assert status == 200, body
+    return "boards"
+
+
+def test_an_author_follows_references_only_from_own_items(boards, who):
+    request = {
+        "collectionId": "diaries",
+        "referringFieldKey": "boards",
+        "includeReferencedItems": False,
+    }
+    status, body = who["wix_user"].post("/v3/items/query-referenced", request)
+    assert status == 200, body
+    assert sorted(r["referringItemId"] for r in body["items"]) == ["alice-0", "bob-0"]
+    status, body = who["alice"].post("/v3/items/query-referenced", request)
+    assert status == 200, body
+    assert [r["referringItemId"] for r in body["items"]] == ["alice-0"]
+
+
+def test_items_of_an_author_only_collection_are_not_included_for_members(boards, who):
+    query = {"includeReferencedItems": [{"fieldKey": "diaries"}]}
+    status, body = who["wix_user"].post(
+        "/v3/items/query", {"collectionId": "boards", "query": {}, **query}
+    )
+    assert status == 200, body
+    assert sorted(d["_id"] for d in body["items"][0]["diaries"]) == ["alice-0", "bob-0"]
+    status, body = who["alice"].post(
+        "/v3/items/query", {"collectionId": "boards", "query": {}, **query}
+    )
+    assert_denied(status, body, collectionId="diaries")
+    status, body = who["alice"].query("boards")  # without the include: allowed
+    assert status == 200 and [b["_id"] for b in body["items"]] == ["board"], body
