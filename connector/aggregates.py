@@ -137,22 +137,29 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
         )
 
     where = compiler_for(collection).compile(request.get("initialFilter"), "initialFilter")
+    # Generated column labels: a result name is only a key of the answer, and some
+    # names (a NUL, leading spaces on MariaDB) cannot be SQL aliases.
+    labels = [f"r{i}" for i in range(len(names))]
     grouped = sa.select(
-        *(f.exact.label(f.key) for f in group_fields),
-        *(op.expression.label(op.name) for op in operations),
+        *(f.exact.label(label) for f, label in zip(group_fields, labels, strict=False)),
+        *(
+            op.expression.label(label)
+            for op, label in zip(operations, labels[len(group_fields) :], strict=True)
+        ),
     ).where(where)
     if group_fields:
         grouped = grouped.group_by(*(f.exact for f in group_fields))
     groups = grouped.subquery("groups")
+    columns = dict(zip(names, groups.c, strict=True))
 
     backend = collection.backend
     derived = {}
     for f in group_fields:
-        derived[f.key] = _derived(backend, groups.c[f.key], f, f.type, f.filter_value, f.to_wire)
+        derived[f.key] = _derived(backend, columns[f.key], f, f.type, f.filter_value, f.to_wire)
     for op in operations:
         wix_type = op.source.type if op.source is not None else NUMBER
         derived[op.name] = _derived(
-            backend, groups.c[op.name], op.source, wix_type, op.filter_value, op.to_wire
+            backend, columns[op.name], op.source, wix_type, op.filter_value, op.to_wire
         )
     having = FilterCompiler(derived.get, backend).compile(request.get("finalFilter"), "finalFilter")
     sort = request.get("sort") or [{"fieldName": f.key, "order": "ASC"} for f in group_fields]
@@ -166,7 +173,7 @@ def aggregate(conn, collection: Collection, request: dict) -> dict:
         .offset(offset)
     )
     items = [
-        {name: derived[name].to_wire(value) for name, value in row._mapping.items()}
+        {name: derived[name].to_wire(value) for name, value in zip(names, row, strict=True)}
         for row in conn.execute(stmt)
     ]
     metadata = {"count": len(items), "offset": offset}

@@ -9,6 +9,7 @@ and returns SQLAlchemy expressions; values are always bound.
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -136,11 +137,29 @@ class JsonWalk:
         )
 
 
+def _like_regex(pattern: str) -> str:
+    """A Python regular expression (case-insensitive, whole text) for a LIKE
+    ``pattern`` escaped with LIKE_ESCAPE."""
+    out, chars = [], iter(pattern)
+    for char in chars:
+        if char == LIKE_ESCAPE:
+            out.append(re.escape(next(chars, "")))
+        elif char == "%":
+            out.append(".*")
+        elif char == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(char))
+    return "(?is)\\A" + "".join(out) + "\\Z"
+
+
 class SQLite(JsonWalk, Backend):
     name = "sqlite"
     END = r"\Z"  # Python's re
 
     def ilike(self, expr, pattern, column=None):
+        if "\x00" in pattern:  # SQLite's LIKE ends a pattern at a NUL: match in Python
+            return expr.op("REGEXP")(_like_regex(pattern))
         # connector_lower is Python's str.lower, registered per connection (db.py).
         return sa.func.connector_lower(expr).like(pattern.lower(), escape=LIKE_ESCAPE)
 

@@ -32,7 +32,9 @@ def unavailable(exc: sa.exc.DBAPIError) -> bool:
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if type(orig).__module__.startswith("psycopg"):
-        return sqlstate is None or sqlstate[:2] in _PG_CLASSES
+        if sqlstate is None:  # raised by the driver itself: a NUL in text is a DataError
+            return not isinstance(exc, (sa.exc.DataError, sa.exc.ProgrammingError))
+        return sqlstate[:2] in _PG_CLASSES
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int):
         return args[0] in _MYSQL_CODES

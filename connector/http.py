@@ -3,10 +3,12 @@ and turn every failure into the contract's error format."""
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from functools import wraps
 
+import orjson
 import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -50,11 +52,28 @@ def endpoint(schema: type[schemas.Schema]):
             g.caller = permissions.caller_of(envelope.metadata, signed=envelope.signed)
             # For the access log (gunicorn.conf.py): which Wix request this was.
             request.environ["connector.request_id"] = envelope.metadata.get("requestId") or "-"
+            _require_unicode(envelope.request)
             return jsonify(fn(schemas.load(instance, envelope.request)))
 
         return view
 
     return decorate
+
+
+def _require_unicode(value) -> None:
+    """Refuse text no database can store: JSON lets a string hold a lone UTF-16
+    surrogate (``"\\ud800"``), which has no UTF-8 form."""
+    try:
+        orjson.dumps(value)  # fast, and refuses lone surrogates (and some big numbers)
+        return
+    except orjson.JSONEncodeError:
+        pass
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BadRequest(
+            "The request holds text that is not valid Unicode (a lone surrogate)."
+        ) from None
 
 
 def _sync_request() -> bool:

@@ -98,6 +98,9 @@ def name_problem(dialect, name: str) -> str | None:
         return f"Names are at most {limit} bytes on this database."
     if "\x00" in name or (mysql_family and "`" in name):
         return "This character cannot be used in a name on this database."
+    if any(c in name for c in "\r\n") or name != name.strip():
+        # Reflection (MySQL's SHOW CREATE TABLE parser) and aliases lose them.
+        return "Names cannot hold line breaks or begin or end with spaces."
     if dialect.name == "sqlite" and name.lower().startswith("sqlite_"):
         return "Names starting with sqlite_ are reserved on this database."
     return None
