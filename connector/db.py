@@ -15,6 +15,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .watchdog import WATCHDOG
+
 
 def init_app(app: Flask) -> None:
     """Create the app's engine from ``DATABASE_URL`` (and ``DATABASE_SCHEMA``,
@@ -53,14 +55,71 @@ def create_engine(
         engine = sa.create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
         _setup_sqlite(engine, limit)
         return engine
-    engine = sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT},
-    )
+    mysql_family = sa.engine.make_url(url).get_backend_name() in ("mysql", "mariadb")
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT}
+    if mysql_family:
+        # PyMySQL's connect_timeout covers only the TCP connect; the greeting and
+        # login are reads, bounded by read_timeout (raised after connecting).
+        connect_args["read_timeout"] = connect_args["write_timeout"] = CONNECT_TIMEOUT
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800, connect_args=connect_args)
     _setup_session(engine, schema, limit)
+    _watch(engine, limit)
     return engine
+
+
+#: Seconds a call may outlive the statement timeout before the client gives up on
+#: the connection (the server stops the statement itself at the timeout).
+GRACE = 2
+
+
+def _fileno(dbapi_connection) -> int:
+    if hasattr(dbapi_connection, "pgconn"):  # psycopg
+        return dbapi_connection.fileno()
+    return dbapi_connection._sock.fileno()  # PyMySQL keeps its socket here
+
+
+def _watch(engine: Engine, limit: int) -> None:
+    """Client-side deadlines (see watchdog.py): the pre-ping gets CONNECT_TIMEOUT;
+    statements get the statement timeout and GRACE (psycopg by the watchdog,
+    PyMySQL by its read and write timeouts, set per connection)."""
+    ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection):
+        token = WATCHDOG.start(_fileno(dbapi_connection), CONNECT_TIMEOUT)
+        try:
+            return ping(dbapi_connection)
+        finally:
+            WATCHDOG.stop(token)
+
+    engine.dialect.do_ping = do_ping
+    if engine.dialect.name in ("mysql", "mariadb"):
+        seconds = limit / 1000 + GRACE if limit else None  # None: wait as long as it takes
+
+        @event.listens_for(engine, "connect")
+        def _timeouts(dbapi_connection, _record):
+            dbapi_connection._read_timeout = dbapi_connection._write_timeout = seconds
+
+        return
+    if not limit:
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, _statement, _params, _context, _many):
+        conn.info["connector.watch"] = WATCHDOG.start(
+            cursor.connection.fileno(), limit / 1000 + GRACE
+        )
+
+    def _stop(conn, *_args):
+        token = conn.info.pop("connector.watch", None)
+        if token is not None:
+            WATCHDOG.stop(token)
+
+    event.listen(engine, "after_cursor_execute", _stop)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):
+        if context.connection is not None:
+            _stop(context.connection)
 
 
 def _setup_session(engine: Engine, schema: str | None, limit: int) -> None:
