@@ -26,15 +26,20 @@ def url_with_password(backend, database_url, engine):
     """The test database's URL with a password in it (PostgreSQL's trust auth
     ignores it; MariaDB gets a user of its own)."""
     if backend == "sqlite":
-        return database_url
+        yield database_url
+        return
     url = sa.engine.make_url(database_url)
     if backend == "mariadb":
+        user = f"logs_{abs(hash(url.database)) % 10**8}"  # one per test run (xdist workers)
         with engine.begin() as conn:
-            conn.exec_driver_sql("DROP USER IF EXISTS 'connector_logs'@'%%'")
-            conn.exec_driver_sql(f"CREATE USER 'connector_logs'@'%%' IDENTIFIED BY '{PASSWORD}'")
-            conn.exec_driver_sql(f"GRANT ALL ON `{url.database}`.* TO 'connector_logs'@'%%'")
-        url = url.set(username="connector_logs")
-    return url.set(password=PASSWORD).render_as_string(hide_password=False)
+            conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{PASSWORD}'")
+            conn.exec_driver_sql(f"GRANT ALL ON `{url.database}`.* TO '{user}'@'%%'")
+        url = url.set(username=user)
+    yield url.set(password=PASSWORD).render_as_string(hide_password=False)
+    if backend == "mariadb":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
 
 
 @pytest.fixture
