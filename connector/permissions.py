@@ -13,12 +13,14 @@ the ``metadata.identity`` Wix signs into every request:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from .catalog import Collection
 from .errors import ConnectorError
+from .fieldtypes import Invalid
 
 ADMIN, AUTHOR, MEMBER, ANYONE = "ADMIN", "SITE_MEMBER_AUTHOR", "SITE_MEMBER", "ANYONE"
 OWNER = "_owner"
@@ -150,3 +152,65 @@ def owned_items(collection: Collection, items: list, owner: str | None, *, stamp
     if not stamp:
         return items
     return [{**item, OWNER: owner} if isinstance(item, dict) else item for item in items]
+
+
+def narrow(collection: Collection, operation: str, fn, args, who: Caller):
+    """``(collection, fn, args)`` narrowed to what the caller may do, or
+    :class:`PermissionDenied` before anything runs.
+
+    :param operation: ``read``, ``insert``, ``update``, ``remove``, ``truncate``
+        or ``references`` (an update of the referring items).
+    :param fn: the service call, ``fn(conn, collection, *args)``.
+    :param who: the caller.
+
+    A member under SITE_MEMBER_AUTHOR reads through an owner-scoped collection,
+    writes items stamped with their ``_owner``, and changes or removes only
+    items that are theirs (checked in the write's own transaction).
+    """
+    if who.role == ADMIN:
+        return collection, fn, args
+    role_of = {"truncate": "remove", "references": "update"}.get(operation, operation)
+    owner = authorize(collection, role_of, who)
+    if operation == "read":
+        if owner is not None:
+            collection = dataclasses.replace(collection, owner_scope=owner)
+        return collection, fn, args
+    if operation == "truncate" and owner is not None:
+        raise PermissionDenied(
+            "A member may not truncate a collection whose items have other owners.",
+            collectionId=collection.id,
+        )
+    if OWNER in collection.fields and (
+        operation == "insert" or (operation == "update" and owner is not None)
+    ):
+        # Members insert items of their own, visitors unowned ones; nobody but an
+        # admin names another owner.
+        stamp = operation == "insert" and who.member_id is not None
+        items = owned_items(collection, args[0], who.member_id, stamp=stamp)
+        args = (items, *args[1:])
+    if owner is not None and operation in ("update", "remove", "references"):
+        ids = _item_ids(
+            collection,
+            args[0],
+            key={"update": "_id", "references": "referringItemId"}.get(operation),
+        )
+        inner = fn
+
+        def fn(conn, collection, *rest):
+            require_owned(conn, collection, ids, owner)
+            return inner(conn, collection, *rest)
+
+    return collection, fn, args
+
+
+def _item_ids(collection: Collection, values: list, *, key: str | None) -> list:
+    """The database ids in ``values`` (ids, or objects holding one under ``key``);
+    invalid ones are skipped."""
+    ids = []
+    for value in values:
+        raw = value.get(key) if key and isinstance(value, dict) else value
+        try:
+            ids.append(collection.id_field.to_database(raw))
+        except Invalid:  # the write reports the bad id itself
+            continue
+    return ids

@@ -7,7 +7,6 @@ cached schema is stale, the table is reflected again and the call retried once.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import time
@@ -79,7 +78,7 @@ WRITE_ATTEMPTS = 4
 
 
 def _run(cat: Catalog, collection: Collection, fn, args, operation: str):
-    collection, fn, args = _permitted(collection, operation, fn, args)
+    collection, fn, args = permissions.narrow(collection, operation, fn, args, caller())
     write = operation != "read"
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
@@ -121,64 +120,6 @@ def caller() -> permissions.Caller:
     if not _enforcing():
         return permissions.ADMIN_CALLER
     return g.get("caller", permissions.ADMIN_CALLER)
-
-
-def _permitted(collection: Collection, operation: str, fn, args):
-    """``(collection, fn, args)`` narrowed to what the caller may do, or
-    :class:`permissions.PermissionDenied` before anything runs.
-
-    A member under SITE_MEMBER_AUTHOR reads through an owner-scoped collection,
-    writes items stamped with their ``_owner``, and changes or removes only
-    items that are theirs (checked in the write's own transaction).
-    """
-    who = caller()
-    if who.role == permissions.ADMIN:
-        return collection, fn, args
-    role_of = {"truncate": "remove", "references": "update"}.get(operation, operation)
-    owner = permissions.authorize(collection, role_of, who)
-    if operation == "read":
-        if owner is not None:
-            collection = dataclasses.replace(collection, owner_scope=owner)
-        return collection, fn, args
-    if operation == "truncate" and owner is not None:
-        raise permissions.PermissionDenied(
-            "A member may not truncate a collection whose items have other owners.",
-            collectionId=collection.id,
-        )
-    if permissions.OWNER in collection.fields and (
-        operation == "insert" or (operation == "update" and owner is not None)
-    ):
-        # Members insert items of their own, visitors unowned ones; nobody but an
-        # admin names another owner.
-        stamp = operation == "insert" and who.member_id is not None
-        items = permissions.owned_items(collection, args[0], who.member_id, stamp=stamp)
-        args = (items, *args[1:])
-    if owner is not None and operation in ("update", "remove", "references"):
-        ids = _item_ids(
-            collection,
-            args[0],
-            key={"update": "_id", "references": "referringItemId"}.get(operation),
-        )
-        inner = fn
-
-        def fn(conn, collection, *rest):
-            permissions.require_owned(conn, collection, ids, owner)
-            return inner(conn, collection, *rest)
-
-    return collection, fn, args
-
-
-def _item_ids(collection: Collection, values: list, *, key: str | None) -> list:
-    """The database ids in ``values`` (ids, or objects holding one under ``key``);
-    invalid ones are skipped."""
-    ids = []
-    for value in values:
-        raw = value.get(key) if key and isinstance(value, dict) else value
-        try:
-            ids.append(collection.id_field.to_database(raw))
-        except Exception:  # noqa: BLE001 - the write reports the bad id itself
-            continue
-    return ids
 
 
 def readable(collection_id: str) -> Collection:
