@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from . import db, metadata, migrate, tenants
@@ -57,8 +58,20 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     _init_sync(app, engine, secret)
 
+    hops = int(app.config["CONNECTOR_PROXY_HOPS"])
+    if hops:  # trust X-Forwarded-* from exactly this many proxies in front
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     register_error_handlers(app)
-    from .blueprints import capabilities, collections, indexes, items, openapi, references, sync
+    from .blueprints import (
+        capabilities,
+        collections,
+        health,
+        indexes,
+        items,
+        openapi,
+        references,
+        sync,
+    )
 
     for blueprint in (
         items.bp,
@@ -67,6 +80,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         capabilities.bp,
         indexes.bp,
         openapi.bp,
+        health.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(sync.bp, url_prefix=settings.sync_prefix(app.config))

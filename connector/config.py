@@ -24,6 +24,9 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_SCHEMA": None,  # PostgreSQL schema of the collections (default public)
     "CONNECTOR_MAX_INDEXES": 64,
     "CONNECTOR_STATEMENT_TIMEOUT_MS": 10_000,  # the longest a statement may run; 0: no limit
+    "CONNECTOR_PROXY_HOPS": 0,  # proxies whose X-Forwarded-* headers are trusted
+    "DATABASE_POOL_SIZE": 5,  # connections each worker process keeps open
+    "DATABASE_MAX_OVERFLOW": 10,  # more it may open under load
     "CONNECTOR_SYNC_PREFIX": "/sync",  # where the sync API is mounted
     "CONNECTOR_SYNC_OVERFLOW_FIELD": "overflow",  # JSON column for fields without one
     "CONNECTOR_SYNC_REVS_LIMIT": 1000,  # generations of history kept per document

@@ -19,13 +19,21 @@ from .watchdog import WATCHDOG
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's engine from ``DATABASE_URL`` (and ``DATABASE_SCHEMA``,
-    ``CONNECTOR_STATEMENT_TIMEOUT_MS``)."""
+    """Create the app's engine from ``DATABASE_URL`` and the engine settings."""
     app.extensions["connector.engine"] = create_engine(
-        app.config["DATABASE_URL"],
-        schema=app.config.get("DATABASE_SCHEMA"),
-        statement_timeout_ms=int(app.config["CONNECTOR_STATEMENT_TIMEOUT_MS"]),
+        app.config["DATABASE_URL"], **engine_options(app.config)
     )
+
+
+def engine_options(config) -> dict:
+    """The keyword arguments of :func:`create_engine` that come from settings
+    (the same for the main database and every site's)."""
+    return {
+        "schema": config.get("DATABASE_SCHEMA"),
+        "statement_timeout_ms": int(config["CONNECTOR_STATEMENT_TIMEOUT_MS"]),
+        "pool_size": int(config["DATABASE_POOL_SIZE"]),
+        "max_overflow": int(config["DATABASE_MAX_OVERFLOW"]),
+    }
 
 
 def get_engine(app: Flask) -> Engine:
@@ -38,7 +46,12 @@ CONNECT_TIMEOUT = 5
 
 
 def create_engine(
-    url: str, *, schema: str | None = None, statement_timeout_ms: int | None = None
+    url: str,
+    *,
+    schema: str | None = None,
+    statement_timeout_ms: int | None = None,
+    pool_size: int = 5,
+    max_overflow: int = 10,
 ) -> Engine:
     """An engine with the connector's per-dialect connection set-up.
 
@@ -48,6 +61,8 @@ def create_engine(
         ``statement_timeout``, MariaDB ``max_statement_time``, MySQL
         ``max_execution_time``, SQLite a progress handler and the busy timeout);
         None or 0: no limit.
+    :param pool_size: connections the pool keeps open (servers only).
+    :param max_overflow: connections it may open beyond ``pool_size`` under load.
     """
     limit = int(statement_timeout_ms or 0)
     if url.startswith("sqlite"):
@@ -61,7 +76,14 @@ def create_engine(
         # PyMySQL's connect_timeout covers only the TCP connect; the greeting and
         # login are reads, bounded by read_timeout (raised after connecting).
         connect_args["read_timeout"] = connect_args["write_timeout"] = CONNECT_TIMEOUT
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800, connect_args=connect_args)
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args=connect_args,
+    )
     _setup_session(engine, schema, limit)
     _watch(engine, limit)
     return engine

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from . import config as settings
 from . import db, metadata, migrate
 from .catalog import Catalog
@@ -93,11 +95,7 @@ class Tenants:
 
     def _opened(self, instance_id: str) -> Database:
         config = self._config
-        engine = db.create_engine(
-            self._urls[instance_id],
-            schema=config.get("DATABASE_SCHEMA"),
-            statement_timeout_ms=int(config["CONNECTOR_STATEMENT_TIMEOUT_MS"]),
-        )
+        engine = db.create_engine(self._urls[instance_id], **db.engine_options(config))
         migrate.upgrade(engine)
         secret = config.get("CONNECTOR_SECRET_KEY")
         if secret:  # one configured secret, a different key per site
@@ -112,6 +110,17 @@ class Tenants:
         )
         return Database(engine, catalog, CursorSigner(secret))
 
+    def engines(self) -> list:
+        """The engine of every mapped site, opening those not yet open; a site
+        whose database cannot be opened stands as an engine that never connects."""
+        found = []
+        for instance_id in self._urls:
+            try:
+                found.append(self.database(instance_id).engine)
+            except sa.exc.SQLAlchemyError:
+                found.append(_Unreachable())
+        return found
+
     def prepare(self) -> None:
         """Open every site's database once (its metadata migrations, its cursor
         secret) and close it again: gunicorn's master does this before forking,
@@ -125,3 +134,11 @@ class Tenants:
         """Close every site's connections (tests, and the master before forking)."""
         for database in self._open.values():
             database.engine.dispose()
+
+
+class _Unreachable:
+    """Stands for a site's database that could not even be opened (its
+    migrations failed to connect): every connection attempt fails."""
+
+    def connect(self):
+        raise sa.exc.OperationalError("connect", {}, Exception("the database could not be opened"))

@@ -1,0 +1,39 @@
+"""/healthz and /readyz: for load balancers, Heroku, Render and monitors.
+
+Neither needs a token, and neither says anything about the configuration:
+/healthz answers while the process serves requests at all; /readyz also makes
+a round trip to every configured database and answers 503 when one is down.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app
+
+from ..db import get_engine
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    engines = [get_engine(current_app), *current_app.extensions["connector.tenants"].engines()]
+    down = sum(not _reachable(engine) for engine in engines)
+    body = {"status": "unavailable" if down else "ready", "databases": len(engines)}
+    if down:
+        body["unavailable"] = down
+    return body, 503 if down else 200
+
+
+def _reachable(engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.select(1))
+        return True
+    except sa.exc.SQLAlchemyError:
+        return False
