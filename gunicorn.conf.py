@@ -29,9 +29,10 @@ preload_app = False
 
 control_socket_disable = True
 
-accesslog = "-"
-# The Wix requestId (from the verified token) is put in the WSGI environ by the connector.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({connector.request_id}e)s'
+# The access log is the connector's own (connector/observe.py): one JSON line per
+# request on stdout, with the Wix requestId, instanceId and collectionId that only
+# the app knows once the token is verified. LOG_LEVEL=WARNING silences it.
+accesslog = None
 
 
 def on_starting(server):

@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import db, metadata, migrate, tenants
+from . import db, metadata, migrate, observe, tenants
 from .auth import Verifier
 from .catalog import Catalog
 from .cursors import CursorSigner
@@ -62,6 +62,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     if hops:  # trust X-Forwarded-* from exactly this many proxies in front
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     register_error_handlers(app)
+    observe.init_app(app)
     from .blueprints import (
         capabilities,
         collections,

@@ -41,6 +41,7 @@ def endpoint(schema: type[schemas.Schema]):
                 request.get_data(cache=False), request.headers.get("Authorization")
             )
             g.wix_metadata = envelope.metadata
+            g.collection_id = envelope.request.get("collectionId")  # for the request log
             sites = current_app.extensions["connector.tenants"]
             if sites:  # the site's own database, or a refusal before any is touched
                 site = (
@@ -50,8 +51,6 @@ def endpoint(schema: type[schemas.Schema]):
                 )
                 g.database = sites.database(site)
             g.caller = permissions.caller_of(envelope.metadata, signed=envelope.signed)
-            # For the access log (gunicorn.conf.py): which Wix request this was.
-            request.environ["connector.request_id"] = envelope.metadata.get("requestId") or "-"
             _require_unicode(envelope.request)
             return jsonify(fn(schemas.load(instance, envelope.request)))
 

@@ -180,7 +180,7 @@ def test_signed_requests_and_writes_go_through_nginx_to_gunicorn(served, rsa_key
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT name FROM people WHERE _id = 'b'").scalar() == "Bob"
 
-    # gunicorn's access log names the Wix requestId of the signed call.
+    # The request log (JSON lines on gunicorn's stdout) names the signed call's Wix ids.
     request_id = "req-through-nginx"
     metadata = {"requestId": request_id, "instanceId": "i-1", "identity": {}}
     post(
@@ -189,7 +189,16 @@ def test_signed_requests_and_writes_go_through_nginx_to_gunicorn(served, rsa_key
         {"Content-Type": "text/plain"},
     )
     time.sleep(0.3)
-    assert f"request_id={request_id}" in (logs / "gunicorn.log").read_text()
+    lines = [
+        json.loads(line)
+        for line in (logs / "gunicorn.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    counted = [line for line in lines if line.get("requestId") == request_id]
+    assert len(counted) == 1, lines
+    assert counted[0]["path"] == "/v3/items/count" and counted[0]["status"] == 200
+    assert counted[0]["instanceId"] == "i-1" and counted[0]["collectionId"] == "people"
+    assert isinstance(counted[0]["ms"], float)
 
 
 def test_health_checks_and_an_oversized_body_through_nginx(served):
