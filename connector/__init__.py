@@ -71,6 +71,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         items,
         openapi,
         references,
+        status,
         sync,
     )
 
@@ -82,6 +83,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         indexes.bp,
         openapi.bp,
         health.bp,
+        status.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(sync.bp, url_prefix=settings.sync_prefix(app.config))
