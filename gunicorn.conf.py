@@ -6,6 +6,11 @@ environment (``WEB_CONCURRENCY``, ``GUNICORN_THREADS``, ``PORT``) or the command
 """
 
 import os
+import tempfile
+
+# Metrics (connector/metrics.py) from every worker, summed at /metrics: each worker
+# writes its samples into this folder. Set before the workers import the app.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="connector-metrics-"))
 
 # Heroku and Render give the port in $PORT; behind nginx the site file points here.
 bind = f"0.0.0.0:{os.environ['PORT']}" if os.environ.get("PORT") else "127.0.0.1:8000"
@@ -44,3 +49,10 @@ def on_starting(server):
     app = create_app()
     app.extensions["connector.tenants"].prepare()  # each site's database (CONNECTOR_TENANTS)
     db.get_engine(app).dispose()  # the master keeps no connection
+
+
+def child_exit(server, worker):
+    """A worker that ended no longer counts in the pool gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

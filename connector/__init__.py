@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import db, metadata, migrate, observe, tenants
+from . import db, metadata, metrics, migrate, observe, tenants
 from .auth import Verifier
 from .catalog import Catalog
 from .cursors import CursorSigner
@@ -63,6 +63,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     register_error_handlers(app)
     observe.init_app(app)
+    metrics.init_app(app)
     from .blueprints import (
         capabilities,
         collections,
@@ -84,6 +85,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         openapi.bp,
         health.bp,
         status.bp,
+        metrics.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(sync.bp, url_prefix=settings.sync_prefix(app.config))

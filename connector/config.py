@@ -24,6 +24,7 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_SCHEMA": None,  # PostgreSQL schema of the collections (default public)
     "CONNECTOR_MAX_INDEXES": 64,
     "CONNECTOR_STATEMENT_TIMEOUT_MS": 10_000,  # the longest a statement may run; 0: no limit
+    "CONNECTOR_METRICS_REQUIRE_KEY": False,  # /metrics only with the API key
     "CONNECTOR_PROXY_HOPS": 0,  # proxies whose X-Forwarded-* headers are trusted
     "DATABASE_POOL_SIZE": 5,  # connections each worker process keeps open
     "DATABASE_MAX_OVERFLOW": 10,  # more it may open under load

@@ -217,3 +217,15 @@ def test_health_checks_and_an_oversized_body_through_nginx(served):
     )
     assert status == 413, body
     assert body is not None and body["errorCode"] == "PAYLOAD_TOO_LARGE", body
+
+
+def test_metrics_sum_every_gunicorn_worker(served, rsa_key):
+    base, _ = served
+    request = sign(rsa_key, {"collectionId": "people", "query": {}}).encode()
+    for _ in range(8):  # spread over both workers by gunicorn
+        assert post(base + "/v3/items/query", request, {"Content-Type": "text/plain"})[0] == 200
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    line = 'connector_requests_total{endpoint="/v3/items/query",status="200"}'
+    counted = [float(row.split()[-1]) for row in text.splitlines() if row.startswith(line)]
+    assert counted == [8.0], text[:2000]
