@@ -208,8 +208,7 @@ def test_health_checks_and_an_oversized_body_through_nginx(served):
             200,
             {"status": "ready", "databases": 1},
         )
-    # Over the connector's 16 MiB but under nginx's 17m: the connector answers, in
-    # the contract's format.
+    # Over the 16 MiB limit: refused before it reaches gunicorn, in the contract's format.
     status, body = post(
         base + "/v3/items/query",
         b"x" * (16 * 1024 * 1024 + 1024),
@@ -217,6 +216,7 @@ def test_health_checks_and_an_oversized_body_through_nginx(served):
     )
     assert status == 413, body
     assert body is not None and body["errorCode"] == "PAYLOAD_TOO_LARGE", body
+    assert set(body) == {"errorCode", "errorMessage", "data"}
 
 
 def test_metrics_sum_every_gunicorn_worker(served, rsa_key):
