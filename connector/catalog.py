@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from .fieldtypes import id_to_database, id_to_wire
 from .sync import tables as sync_tables
 
 ID = "_id"
+
+log = logging.getLogger("connector")
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ class Catalog:
         self._cache: dict[str, Collection] = {}
         self._lock = threading.Lock()
         self._backend: backends.Backend | None = None
+        self._version: str | None = None  # the schema version the cache was filled at
 
     @property
     def backend(self) -> backends.Backend:
@@ -211,6 +215,28 @@ class Catalog:
         """Drop every cached collection (after a schema change that may touch
         several: a join table gives two collections a field)."""
         self._cache.clear()
+
+    def changed(self) -> None:
+        """After this process changed a schema: drop the cache here, and give the
+        schema a new version so every other process (workers, machines) drops its
+        own on its next request."""
+        self._cache.clear()
+        try:
+            with self.engine.begin() as conn:
+                self._version = metadata.bump_schema_version(conn)
+        except sa.exc.SQLAlchemyError:  # the change itself most likely failed with it
+            log.warning("could not record a schema change for the other processes")
+
+    def check_version(self, conn) -> bool:
+        """Drop the cache when another process changed a schema since it was
+        filled (one indexed read on the request's own connection); whether it did.
+        The TTL stays as the backstop for tables changed by other tools."""
+        version = metadata.schema_version(conn)
+        if version == self._version:
+            return False
+        self._cache.clear()
+        self._version = version
+        return True
 
     def collection_ids(self) -> list[str]:
         """Every table and view that may be served, by name."""

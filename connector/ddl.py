@@ -206,7 +206,7 @@ def create(engine, catalog: Catalog, collection: dict) -> Collection:
             [], "The database refused the collection; nothing was created."
         ) from None
     finally:
-        catalog.forget_all()
+        catalog.changed()
     return catalog.refresh(collection_id)
 
 
@@ -322,7 +322,7 @@ def update(engine, catalog: Catalog, collection: dict) -> Collection:
             ),
         ) from None
     finally:
-        catalog.forget_all()
+        catalog.changed()
     return catalog.refresh(collection_id)
 
 
@@ -500,4 +500,4 @@ def delete(engine, catalog: Catalog, collection_id: str) -> None:
             sync_store.untrack(conn, current)
         ops.drop_table(collection_id)
         metadata.forget_collection(conn, collection_id)
-    catalog.forget_all()
+    catalog.changed()

@@ -238,3 +238,32 @@ def shared_secret(conn: Connection, name: str) -> str:
             pass  # another worker made it first
         value = conn.execute(query).scalar_one()
     return value
+
+
+#: The settings row whose value changes with every schema change any process makes.
+SCHEMA_VERSION = "schema_version"
+
+
+def schema_version(conn: Connection) -> str | None:
+    """The current schema version (None before the first change)."""
+    return conn.execute(
+        sa.select(settings.c.value).where(settings.c.name == SCHEMA_VERSION)
+    ).scalar()
+
+
+def bump_schema_version(conn: Connection) -> str:
+    """Give the schema a new version, so other processes drop their cached
+    collections (see ``Catalog.check_version``); returns it."""
+    value = secrets.token_hex(8)
+    done = conn.execute(
+        settings.update().where(settings.c.name == SCHEMA_VERSION).values(value=value)
+    )
+    if not done.rowcount:
+        try:
+            with conn.begin_nested():
+                conn.execute(settings.insert().values(name=SCHEMA_VERSION, value=value))
+        except sa.exc.IntegrityError:  # another process made the row first
+            conn.execute(
+                settings.update().where(settings.c.name == SCHEMA_VERSION).values(value=value)
+            )
+    return value

@@ -61,6 +61,8 @@ def _with_schema(collection_id, fn, args, *, operation: str, items=None):
         collection = cat.refresh(collection_id)
     try:
         return _run(cat, collection, fn, args, operation)
+    except SchemaChanged:  # by another process: run against the schema as it is now
+        return _run(cat, cat.get(collection_id), fn, args, operation)
     except UnknownField:
         fresh = cat.refresh(collection_id)
         if fresh.fields.keys() == collection.fields.keys():
@@ -92,11 +94,17 @@ def _run(cat: Catalog, collection: Collection, fn, args, operation: str):
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # let the other side finish
 
 
+class SchemaChanged(Exception):
+    """Another process changed a schema since this one cached its collections."""
+
+
 def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
     with cat.engine.connect() as conn:
         if write:
             conn.execution_options(connector_write=True)
             with conn.begin():
+                if cat.check_version(conn):
+                    raise SchemaChanged
                 result = fn(conn, collection, *args)
                 if collection.tracked:  # the change history, in the same transaction
                     sync_store.settle(
@@ -105,6 +113,8 @@ def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
                 return result
         if collection.backend.read_isolation:
             conn.execution_options(isolation_level=collection.backend.read_isolation)
+        if cat.check_version(conn):
+            raise SchemaChanged
         return fn(conn, collection, *args)
 
 
@@ -155,6 +165,8 @@ def _schema_changes_allowed() -> None:
 def collections(collection_ids: list[str]) -> list[Collection]:
     """The requested collections (all when none are named); unknown ids skipped."""
     cat = catalog()
+    with cat.engine.connect() as conn:  # schema changes other processes made
+        cat.check_version(conn)
     found = []
     for collection_id in collection_ids or cat.collection_ids():
         try:

@@ -34,7 +34,8 @@ class Sync:
             raise Forbidden(f"{db!r} is read-only: the sync API serves tables with one key.")
         if not collection.tracked:
             store.track(self.engine, collection, self.settings)
-            collection = self.catalog.refresh(db)
+            self.catalog.changed()  # every process's Wix writes now keep the history too
+            collection = self.catalog.get(db)
         return collection
 
     def transaction(self):

@@ -1,0 +1,80 @@
+"""Schema changes made through one connector process are seen by the others at
+once (not after the catalog's TTL), on every backend.
+
+Two apps on one database stand for two gunicorn workers or machines: each has
+its own cached catalog, as each worker does.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Client
+
+from connector import create_app
+
+COLLECTION = {"id": "notes", "fields": [{"key": "title", "type": "TEXT"}]}
+
+
+@pytest.fixture
+def two_workers(app_config):
+    config = {**app_config, "CONNECTOR_SCHEMA_TTL": 3600}  # the TTL cannot be what helps
+    first, second = create_app(config), create_app(config)
+    yield Client(first), Client(second)
+    for application in (first, second):
+        application.extensions["connector.engine"].dispose()
+
+
+def fields_of(client, collection_id):
+    status, body = client.post("/v3/collections/get", {"collectionIds": [collection_id]})
+    assert status == 200, body
+    return [f["key"] for f in body["collections"][0]["fields"]]
+
+
+def test_a_field_added_and_removed_by_one_worker_is_seen_by_the_other(two_workers):
+    one, other = two_workers
+    assert one.post("/v3/collections/create", {"collection": COLLECTION})[0] == 200
+    status, body = other.post(
+        "/v3/items/insert", {"collectionId": "notes", "items": [{"_id": "n1", "title": "T"}]}
+    )
+    assert status == 200 and "item" in body["results"][0], body  # other cached notes now
+    assert "title" in fields_of(other, "notes")
+
+    added = {**COLLECTION, "fields": [*COLLECTION["fields"], {"key": "body", "type": "TEXT"}]}
+    assert one.post("/v3/collections/update", {"collection": added})[0] == 200
+    assert "body" in fields_of(other, "notes")
+    assert other.items("notes") == [
+        {"_id": "n1", "title": "T", "body": None, **_system(other.items("notes")[0])}
+    ]
+
+    removed = {**COLLECTION, "fields": [{"key": "body", "type": "TEXT"}]}
+    assert one.post("/v3/collections/update", {"collection": removed})[0] == 200
+    assert "title" not in fields_of(other, "notes")
+    (item,) = other.items("notes")
+    assert "title" not in item and item["body"] is None
+    # A write through the other worker uses the new schema, not its old cache.
+    status, body = other.post(
+        "/v3/items/update", {"collectionId": "notes", "items": [{"_id": "n1", "body": "B"}]}
+    )
+    assert status == 200 and body["results"][0]["item"]["body"] == "B", body
+
+
+def test_permissions_changed_by_one_worker_apply_in_the_other(two_workers):
+    one, other = two_workers
+    assert one.post("/v3/collections/create", {"collection": COLLECTION})[0] == 200
+    assert other.post("/v3/collections/get", {"collectionIds": ["notes"]})[0] == 200
+    changed = {
+        **COLLECTION,
+        "permissions": {
+            "insert": "ANYONE",
+            "update": "ADMIN",
+            "remove": "ADMIN",
+            "read": "SITE_MEMBER",
+        },
+    }
+    assert one.post("/v3/collections/update", {"collection": changed})[0] == 200
+    status, body = other.post("/v3/collections/get", {"collectionIds": ["notes"]})
+    assert body["collections"][0]["permissions"]["read"] == "SITE_MEMBER", body
+
+
+def _system(item):
+    return {k: v for k, v in item.items() if k in ("_createdDate", "_updatedDate", "_owner")}
