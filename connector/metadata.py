@@ -244,11 +244,23 @@ def shared_secret(conn: Connection, name: str) -> str:
 SCHEMA_VERSION = "schema_version"
 
 
+_VERSION_QUERY = sa.select(settings.c.value).where(settings.c.name == SCHEMA_VERSION)
+_version_sql: dict[str, str] = {}
+
+
 def schema_version(conn: Connection) -> str | None:
-    """The current schema version (None before the first change)."""
-    return conn.execute(
-        sa.select(settings.c.value).where(settings.c.name == SCHEMA_VERSION)
-    ).scalar()
+    """The current schema version (None before the first change).
+
+    Every request asks, so the statement is compiled once per dialect (its one
+    value a constant of ours) and sent as is, without Core's per-call work.
+    """
+    sql = _version_sql.get(conn.dialect.name)
+    if sql is None:
+        compiled = _VERSION_QUERY.compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+        )
+        sql = _version_sql[conn.dialect.name] = str(compiled)
+    return conn.exec_driver_sql(sql).scalar()
 
 
 def bump_schema_version(conn: Connection) -> str:
