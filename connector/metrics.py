@@ -63,16 +63,12 @@ class Metrics:
 def init_app(app: Flask) -> None:
     metrics = app.extensions["connector.metrics"] = Metrics()
 
-    @app.before_request
-    def _started():
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def _counted(response):
         # The route's rule, not the path: ids in sync paths would make a series each.
         endpoint = request.url_rule.rule if request.url_rule is not None else "unrouted"
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        started = g.get("metrics_started")
+        started = g.get("started")  # set by observe.py's request log
         if started is not None:
             metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
         return response

@@ -615,7 +615,8 @@ def test_including_multi_references_costs_one_query_for_the_page(cities, wix, ap
     statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.split()[0].upper())
+        if "_connector_settings" not in statement:  # not the per-request schema version
+            statements.append(statement.split()[0].upper())
 
     engine = app.extensions["connector.engine"]
     sa.event.listen(engine, "before_cursor_execute", record)

@@ -721,7 +721,8 @@ def test_a_1000_item_insert_is_one_batch(engine, app, wix):
     wix.items("bulk")  # reflect the table before counting
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.split()[0].upper())
+        if "_connector_settings" not in statement:  # not the per-request schema version
+            statements.append(statement.split()[0].upper())
 
     sa.event.listen(app_engine, "before_cursor_execute", count)
     try:
