@@ -67,13 +67,19 @@ class Verifier:
             return self._signed(text)
         return Envelope(self._direct(text, authorization), signed=False)
 
+    def has_api_key(self, authorization: str | None) -> bool:
+        """Whether ``authorization`` is ``Bearer <CONNECTOR_API_KEY>`` (compared in
+        constant time; never true when no API key is configured)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        return bool(self.api_key) and (
+            scheme.lower() == "bearer"
+            and hmac.compare_digest(token.strip().encode(), self.api_key.encode())
+        )
+
     def _direct(self, body: bytes, authorization: str | None) -> dict:
         if not self.api_key:
             raise Unauthorized("Plain JSON calls need CONNECTOR_API_KEY, which is not configured.")
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self.api_key.encode()
-        ):
+        if not self.has_api_key(authorization):
             raise Unauthorized("A valid 'Authorization: Bearer <API key>' header is required.")
         return parse_json_object(body)
 

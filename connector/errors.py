@@ -41,6 +41,15 @@ class Unauthorized(ConnectorError):
     message = "The request is not authenticated."
 
 
+class PermissionDenied(ConnectorError):
+    """The caller may not do this (collection permissions, an unserved site);
+    nothing was changed."""
+
+    code = "PERMISSION_DENIED"
+    status = 403
+    message = "The caller may not do this."
+
+
 class CollectionNotFound(ConnectorError):
     code = "COLLECTION_NOT_FOUND"
     status = 404

@@ -9,7 +9,6 @@ their samples there and /metrics sums them over every live worker.
 
 from __future__ import annotations
 
-import hmac
 import os
 import time
 
@@ -77,7 +76,9 @@ def init_app(app: Flask) -> None:
 @bp.get("/metrics")
 def metrics_view():
     if config.flag(current_app.config.get("CONNECTOR_METRICS_REQUIRE_KEY")):
-        _require_api_key()
+        verifier = current_app.extensions["connector.verifier"]
+        if not verifier.has_api_key(request.headers.get("Authorization")):
+            raise Unauthorized("/metrics needs 'Authorization: Bearer <API key>'.")
     metrics = current_app.extensions["connector.metrics"]
     pool = current_app.extensions["connector.engine"].pool
     if hasattr(pool, "checkedout"):
@@ -89,14 +90,3 @@ def metrics_view():
     else:
         registry = metrics.registry
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-
-
-def _require_api_key() -> None:
-    key = current_app.config.get("CONNECTOR_API_KEY")
-    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    if (
-        not key
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(token.strip().encode(), key.encode())
-    ):
-        raise Unauthorized("/metrics needs 'Authorization: Bearer <API key>'.")

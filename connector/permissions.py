@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .catalog import Collection
-from .errors import ConnectorError
+from .errors import PermissionDenied
 from .fieldtypes import Invalid
 
 ADMIN, AUTHOR, MEMBER, ANYONE = "ADMIN", "SITE_MEMBER_AUTHOR", "SITE_MEMBER", "ANYONE"
@@ -27,14 +27,6 @@ OWNER = "_owner"
 
 #: Which identity types Wix sends map to which caller role.
 _ROLE_OF_IDENTITY = {"WIX_USER": ADMIN, "APP": ADMIN, "MEMBER": MEMBER}
-
-
-class PermissionDenied(ConnectorError):
-    """The caller's role does not allow the operation; nothing was changed."""
-
-    code = "PERMISSION_DENIED"
-    status = 403
-    message = "The caller may not do this."
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,19 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from . import config as settings
 from . import db, metadata, migrate
 from .catalog import Catalog
 from .cursors import CursorSigner
-from .errors import ConnectorError
+from .errors import PermissionDenied
 
 #: The header a direct caller (API key) names its site with when tenants are set.
 INSTANCE_HEADER = "X-Wix-Instance-Id"
 
 
-class UnknownInstance(ConnectorError):
+class UnknownInstance(PermissionDenied):
     """The request's site is not one this connector serves."""
 
-    code = "PERMISSION_DENIED"
-    status = 403
     message = "This connector does not serve the requesting site."
 
 
@@ -110,16 +106,10 @@ class Tenants:
         )
         return Database(engine, catalog, CursorSigner(secret))
 
-    def engines(self) -> list:
-        """The engine of every mapped site, opening those not yet open; a site
-        whose database cannot be opened stands as an engine that never connects."""
-        found = []
-        for instance_id in self._urls:
-            try:
-                found.append(self.database(instance_id).engine)
-            except sa.exc.SQLAlchemyError:
-                found.append(_Unreachable())
-        return found
+    @property
+    def instance_ids(self) -> list[str]:
+        """Every mapped site."""
+        return list(self._urls)
 
     def prepare(self) -> None:
         """Open every site's database once (its metadata migrations, its cursor
@@ -134,11 +124,3 @@ class Tenants:
         """Close every site's connections (tests, and the master before forking)."""
         for database in self._open.values():
             database.engine.dispose()
-
-
-class _Unreachable:
-    """Stands for a site's database that could not even be opened (its
-    migrations failed to connect): every connection attempt fails."""
-
-    def connect(self):
-        raise sa.exc.OperationalError("connect", {}, Exception("the database could not be opened"))
