@@ -39,33 +39,65 @@ def _waiting(engine, backend) -> bool:
     """Whether some session waits for a row lock."""
     query = {
         "postgresql": "SELECT count(*) FROM pg_locks WHERE NOT granted",
-        "mariadb": "SELECT count(*) FROM information_schema.innodb_lock_waits",
+        "mariadb": (
+            "SELECT count(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
+        ),
     }[backend]
     with engine.connect() as conn:
         return conn.exec_driver_sql(query).scalar() > 0
 
 
+def _sessions(engine, backend) -> list:
+    """What every session is doing, for a failure message."""
+    query = {
+        "postgresql": "SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity",
+        "mariadb": "SELECT id, command, state, info FROM information_schema.processlist",
+    }[backend]
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.exec_driver_sql(query)]
+
+
+def _wait_until_blocked(engine, backend, writer, answers):
+    """Wait until the connector's update holds ``a`` and waits for ``b``.
+
+    A loaded CI machine can take seconds to start the request, so the deadline
+    is generous; a writer that answered without waiting fails at once.
+    """
+    deadline = time.monotonic() + 60
+    while not _waiting(engine, backend):
+        if not writer.is_alive():
+            pytest.fail(f"the update answered without waiting for b: {answers}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the update never waited for b; sessions: {_sessions(engine, backend)}")
+        time.sleep(0.02)
+
+
 def test_a_deadlocked_batch_is_run_again_and_applied_whole(api, engine, backend, counters, caplog):
     if backend == "sqlite":
         pytest.skip("SQLite writers take the write lock up front: no deadlock is possible")
-    other = engine.connect()
-    other_tx = other.begin()
-    other.execute(counters.update().where(counters.c._id.like("f%")).values(n=1))
-    other.execute(counters.update().where(counters.c._id == "b").values(n=1))
-
+    # The connector opens the table once first: on a loaded machine MariaDB was
+    # seen to hold a fresh table's first statement for seconds before it took
+    # any lock, past the statement timeout; this test is about the deadlock.
+    assert api.post("/v3/items/query", {"collectionId": "counters"})[0] == 200
     answers = []
     request = {"collectionId": "counters", "items": [{"_id": "a", "n": 7}, {"_id": "b", "n": 7}]}
     writer = threading.Thread(target=lambda: answers.append(api.post("/v3/items/update", request)))
-    with caplog.at_level("INFO", logger="connector"):
-        writer.start()
-        deadline = time.monotonic() + 10
-        while not _waiting(engine, backend):  # the connector holds a, waits for b
-            assert time.monotonic() < deadline, "the connector's update never waited for b"
-            time.sleep(0.02)
-        other.execute(counters.update().where(counters.c._id == "a").values(n=1))  # the cycle
-        other_tx.commit()
-        other.close()
-        writer.join(30)
+    # A failure before the commit still ends the other transaction, so that the
+    # scratch database can be dropped and the failure is reported.
+    with engine.connect() as other, caplog.at_level("INFO", logger="connector"):
+        other_tx = other.begin()
+        try:
+            other.execute(counters.update().where(counters.c._id.like("f%")).values(n=1))
+            other.execute(counters.update().where(counters.c._id == "b").values(n=1))
+            writer.start()
+            _wait_until_blocked(engine, backend, writer, answers)
+            other.execute(counters.update().where(counters.c._id == "a").values(n=1))  # the cycle
+            other_tx.commit()
+        finally:
+            if other_tx.is_active:
+                other_tx.rollback()
+            if writer.is_alive():
+                writer.join(30)
     assert answers, "the update never answered"
     status, body = answers[0]
     assert status == 200, body
