@@ -90,6 +90,32 @@ def refusal(exc: sa.exc.DBAPIError) -> str:
     return "The database refused the item."
 
 
+# A duplicate key: PostgreSQL unique_violation, MySQL/MariaDB ER_DUP_ENTRY.
+_PG_UNIQUE = "23505"
+_MYSQL_DUP_ENTRY = 1062
+
+
+def duplicate_primary_key(exc: sa.exc.DBAPIError, table: sa.Table) -> bool:
+    """Whether ``exc`` is a clash on ``table``'s primary key (and not on another
+    unique key): the id existed when the statement ran, even if a concurrent
+    remove has taken it away since."""
+    orig = exc.orig
+    columns = [c.name for c in table.primary_key.columns]
+    if type(orig).__module__.startswith("psycopg"):
+        name = orig.diag.constraint_name
+        return orig.sqlstate == _PG_UNIQUE and name is not None and name == table.primary_key.name
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        # "Duplicate entry '…' for key 'PRIMARY'" (MySQL 8 says 'table.PRIMARY').
+        text = str(args[1]) if len(args) > 1 else ""
+        return args[0] == _MYSQL_DUP_ENTRY and text.endswith("PRIMARY'")
+    if type(orig).__module__.startswith("sqlite3"):
+        # "UNIQUE constraint failed: table.column[, table.column]"
+        failed = str(orig).partition("constraint failed: ")[2]
+        return failed == ", ".join(f"{table.name}.{c}" for c in columns)
+    return False
+
+
 def describe(exc: sa.exc.DBAPIError) -> str:
     """``exc`` for the log: the driver's error class and code, never its text,
     which can quote the row (item data) the statement carried."""

@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import DATETIME, TEXT_ID, create_table, iso
 
+from connector.writes import items as items_writes
+
 UTC = dt.UTC
 DATE_WIRE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -647,6 +649,32 @@ def test_unique_violation_mid_request_does_not_stop_the_others(engine, wix):
         "s1": "TAKEN",
         "s2": "FREE",
         "s4": "ALSO-FREE",
+    }
+
+
+def test_an_id_removed_after_its_insert_clashed_is_still_item_already_exists(
+    engine, wix, monkeypatch
+):
+    """A concurrent writer can insert an id after the pre-check and remove it
+    again before the error is explained; the clash on the primary key itself
+    says the id existed. A clash on another unique key stays a violation."""
+    table = strict(engine, rows=[{"_id": "s1", "name": "one", "code": "TAKEN"}])
+    # Every look at the table misses, as it would for a writer that raced both ways.
+    monkeypatch.setattr(items_writes, "stored_rows", lambda *args, **kwargs: {})
+    status, body = insert(
+        wix,
+        "strict",
+        [{"_id": "s1", "name": "again", "code": "FREE"}],
+    )
+    assert_item_error(results_of(status, body)[0], "ITEM_ALREADY_EXISTS", {"itemId": "s1"})
+    status, body = insert(
+        wix,
+        "strict",
+        [{"_id": "s2", "name": "two", "code": "TAKEN"}],
+    )
+    assert results_of(status, body)[0]["error"]["errorCode"] == "VALIDATION_ERROR"
+    assert {k: (r["name"], r["code"]) for k, r in db_rows(engine, table).items()} == {
+        "s1": ("one", "TAKEN"),
     }
 
 

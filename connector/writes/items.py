@@ -168,8 +168,11 @@ def _insert_rows(conn, collection: Collection, rows: list[dict]) -> list:
 
 
 def _insert_one_error(conn, collection, row, exc) -> ConnectorError:
-    # A locking read sees the newest committed row: under REPEATABLE READ (MySQL)
-    # a plain one reads the snapshot from before a concurrent insert of this id.
+    if ID in row and dberrors.duplicate_primary_key(exc, collection.table):
+        return ItemAlreadyExists(collection.id_field.to_wire(row[ID]))
+    # Otherwise ask the table. A locking read sees the newest committed row: under
+    # REPEATABLE READ (MySQL) a plain one reads the snapshot from before a
+    # concurrent insert of this id.
     if ID in row and stored_rows(conn, collection, [row[ID]], lock=True):
         return ItemAlreadyExists(collection.id_field.to_wire(row[ID]))
     return _refused(exc)
