@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 #: Every setting the connector reads, with its default.
 DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "DATABASE_READ_URL": None,  # comma-separated read replicas of DATABASE_URL
     "WIX_APP_ID": None,
     "WIX_PUBLIC_KEY": None,
     "CONNECTOR_API_KEY": None,

@@ -15,14 +15,24 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .config import normalize_database_url
 from .watchdog import WATCHDOG
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's engine from ``DATABASE_URL`` and the engine settings."""
-    app.extensions["connector.engine"] = create_engine(
-        app.config["DATABASE_URL"], **engine_options(app.config)
-    )
+    """Create the app's engine from ``DATABASE_URL``, and one per read replica
+    ``DATABASE_READ_URL`` names, with the engine settings."""
+    options = engine_options(app.config)
+    app.extensions["connector.engine"] = create_engine(app.config["DATABASE_URL"], **options)
+    app.extensions["connector.replicas"] = [
+        create_engine(url, **options) for url in replica_urls(app.config.get("DATABASE_READ_URL"))
+    ]
+
+
+def replica_urls(setting: str | None) -> list[str]:
+    """The URLs of ``DATABASE_READ_URL``: comma-separated, in the forms
+    ``DATABASE_URL`` takes (``postgres://`` is rewritten to our driver)."""
+    return [normalize_database_url(u.strip()) for u in (setting or "").split(",") if u.strip()]
 
 
 def engine_options(config) -> dict:
@@ -39,6 +49,11 @@ def engine_options(config) -> dict:
 def get_engine(app: Flask) -> Engine:
     """The engine ``init_app`` made for ``app``."""
     return app.extensions["connector.engine"]
+
+
+def get_replicas(app: Flask) -> list[Engine]:
+    """The engines of the app's read replicas (none unless ``DATABASE_READ_URL``)."""
+    return app.extensions["connector.replicas"]
 
 
 #: Seconds to wait for a server to accept a connection: a cut network answers 503 soon.

@@ -52,7 +52,10 @@ def endpoint(schema: type[schemas.Schema]):
                 g.database = sites.database(site)
             g.caller = permissions.caller_of(envelope.metadata, signed=envelope.signed)
             _require_unicode(envelope.request)
-            return jsonify(fn(schemas.load(instance, envelope.request)))
+            args = schemas.load(instance, envelope.request)
+            # Validated by the schema; service.read takes it from here.
+            g.consistent_read = envelope.request.get("consistentRead") is True
+            return jsonify(fn(args))
 
         return view
 

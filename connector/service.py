@@ -7,6 +7,7 @@ cached schema is stale, the table is reflected again and the call retried once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -99,8 +100,8 @@ class SchemaChanged(Exception):
 
 
 def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
-    with cat.engine.connect() as conn:
-        if write:
+    if write:
+        with cat.engine.connect() as conn:
             conn.execution_options(connector_write=True)
             with conn.begin():
                 if cat.check_version(conn):
@@ -111,11 +112,42 @@ def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
                         conn, collection, current_app.extensions["connector.sync"].settings
                     )
                 return result
+    replica = _replica(cat)
+    if replica is not None:
+        try:
+            return _read_on(replica, cat, collection, fn, args)
+        except sa.exc.DBAPIError as exc:
+            if dberrors.timed_out(exc):
+                raise  # the primary would take as long
+            # A replica that is down, or has not yet replayed a schema change the
+            # catalog (reflected from the primary) already knows.
+            log.warning(
+                "read replica failed (%s); reading from the primary", dberrors.describe(exc)
+            )
+    return _read_on(cat.engine, cat, collection, fn, args)
+
+
+def _read_on(engine: sa.Engine, cat: Catalog, collection: Collection, fn, args):
+    with engine.connect() as conn:
         if collection.backend.read_isolation:
             conn.execution_options(isolation_level=collection.backend.read_isolation)
         if cat.check_version(conn):
             raise SchemaChanged
         return fn(conn, collection, *args)
+
+
+#: Which replica the next read goes to (per process; a plain counter is enough
+#: to spread reads, and ``next`` on it is atomic under the GIL).
+_turns = itertools.count()
+
+
+def _replica(cat: Catalog) -> sa.Engine | None:
+    """The read replica this read goes to: none for a site's own database, or
+    when the request asked for ``consistentRead`` (it must see every write)."""
+    replicas = current_app.extensions["connector.replicas"]
+    if not replicas or g.get("database") or g.get("consistent_read"):
+        return None
+    return replicas[next(_turns) % len(replicas)]
 
 
 # --- permissions ------------------------------------------------------------------

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.dialects import mysql
 
 from connector import create_app
+from connector.db import get_replicas
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {
@@ -212,7 +213,8 @@ def app_config(database_url, public_pem):
 def app(app_config):
     application = create_app(app_config)
     yield application
-    application.extensions["connector.engine"].dispose()
+    for engine in [application.extensions["connector.engine"], *get_replicas(application)]:
+        engine.dispose()
 
 
 class Client:

@@ -3,6 +3,8 @@
 Neither needs a token, and neither says anything about the configuration:
 /healthz answers while the process serves requests at all; /readyz also makes
 a round trip to every configured database and answers 503 when one is down.
+A read replica that is down is reported but leaves the process ready: reads
+it would have served go to the primary.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from ..db import get_engine
+from ..db import get_engine, get_replicas
 
 bp = Blueprint("health", __name__)
 
@@ -30,6 +32,12 @@ def readyz():
     body = {"status": "unavailable" if down else "ready", "databases": len(checks)}
     if down:
         body["unavailable"] = down
+    replicas = get_replicas(current_app)
+    if replicas:
+        body["replicas"] = len(replicas)
+        lost = sum(not _reachable(lambda r=replica: r) for replica in replicas)
+        if lost:
+            body["replicasUnavailable"] = lost
     return body, 503 if down else 200
 
 
