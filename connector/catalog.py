@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import backends, fieldtypes, joins, metadata
+from . import backends, db, fieldtypes, joins, metadata
 from .errors import CollectionNotFound
 from .fieldtypes import id_to_database, id_to_wire
 from .sync import tables as sync_tables
@@ -229,9 +229,12 @@ class Catalog:
 
     def check_version(self, conn) -> bool:
         """Drop the cache when another process changed a schema since it was
-        filled (one indexed read on the request's own connection); whether it did.
+        filled (one indexed read on the request's own connection, which on
+        PostgreSQL the checkout's pre-ping has already made); whether it did.
         The TTL stays as the backstop for tables changed by other tools."""
-        version = metadata.schema_version(conn)
+        version = db.pinged_version(conn)
+        if version is db.NOT_PINGED:
+            version = metadata.schema_version(conn)
         if version == self._version:
             return False
         self._cache.clear()

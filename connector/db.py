@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import metadata
 from .config import normalize_database_url
 from .watchdog import WATCHDOG
 
@@ -120,10 +122,13 @@ def _watch(engine: Engine, limit: int) -> None:
     statements get the statement timeout and GRACE (psycopg by the watchdog,
     PyMySQL by its read and write timeouts, set per connection)."""
     ping = engine.dialect.do_ping
+    read_version = _version_ping(engine) if engine.dialect.name == "postgresql" else None
 
     def do_ping(dbapi_connection):
         token = WATCHDOG.start(_fileno(dbapi_connection), CONNECT_TIMEOUT)
         try:
+            if read_version is not None and read_version(dbapi_connection):
+                return True
             return ping(dbapi_connection)
         finally:
             WATCHDOG.stop(token)
@@ -157,6 +162,59 @@ def _watch(engine: Engine, limit: int) -> None:
     def _failed(context):
         if context.connection is not None:
             _stop(context.connection)
+
+
+#: The schema version each PostgreSQL connection's pre-ping read at its latest
+#: checkout, until the request takes it (see :func:`pinged_version`).
+_pinged_versions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+#: What :func:`pinged_version` answers when the checkout read no version.
+NOT_PINGED = object()
+
+
+def pinged_version(conn: sa.Connection):
+    """The schema version the pre-ping of ``conn``'s checkout read, taken once;
+    :data:`NOT_PINGED` when it read none (a new connection, SQLite, MySQL).
+
+    Every request reads the schema version first thing (``Catalog.check_version``)
+    and every checkout pings first: on PostgreSQL the ping is that read, which
+    saves a round trip per request without reading the version any earlier.
+    """
+    if conn.dialect.name != "postgresql":  # (sqlite3 connections take no weak reference)
+        return NOT_PINGED
+    return _pinged_versions.pop(conn.connection.dbapi_connection, NOT_PINGED)
+
+
+def _version_ping(engine: Engine):
+    """A pre-ping for psycopg that reads the schema version (in autocommit, as
+    SQLAlchemy's own ping does): whether it could. It cannot where the settings
+    table is not there yet (a new database, a replica that has not replayed it);
+    then the plain ping runs."""
+    sql = metadata.schema_version_sql(engine.dialect)
+    missing = engine.dialect.loaded_dbapi.ProgrammingError
+
+    @event.listens_for(engine, "checkin")
+    def _forget(dbapi_connection, _record):
+        if dbapi_connection is not None:
+            _pinged_versions.pop(dbapi_connection, None)
+
+    def read_version(dbapi_connection) -> bool:
+        before = dbapi_connection.autocommit
+        if not before:
+            dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(sql)
+                row = cursor.fetchone()
+        except missing:
+            return False
+        finally:
+            if not before and not dbapi_connection.closed:
+                dbapi_connection.autocommit = before
+        _pinged_versions[dbapi_connection] = row[0] if row else None
+        return True
+
+    return read_version
 
 
 def _setup_session(engine: Engine, schema: str | None, limit: int) -> None:

@@ -254,13 +254,16 @@ def schema_version(conn: Connection) -> str | None:
     Every request asks, so the statement is compiled once per dialect (its one
     value a constant of ours) and sent as is, without Core's per-call work.
     """
-    sql = _version_sql.get(conn.dialect.name)
+    return conn.exec_driver_sql(schema_version_sql(conn.dialect)).scalar()
+
+
+def schema_version_sql(dialect: sa.Dialect) -> str:
+    """The SQL text of the schema version read, for ``dialect`` (compiled once)."""
+    sql = _version_sql.get(dialect.name)
     if sql is None:
-        compiled = _VERSION_QUERY.compile(
-            dialect=conn.dialect, compile_kwargs={"literal_binds": True}
-        )
-        sql = _version_sql[conn.dialect.name] = str(compiled)
-    return conn.exec_driver_sql(sql).scalar()
+        compiled = _VERSION_QUERY.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        sql = _version_sql[dialect.name] = str(compiled)
+    return sql
 
 
 def bump_schema_version(conn: Connection) -> str:
