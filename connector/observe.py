@@ -1,14 +1,15 @@
 """The request log: one JSON line per request, for log search and alerts.
 
-Each line holds the method, path, status, duration in ms, the Wix requestId and
-instanceId of a signed call, and its collectionId: never a token, a key or item
-data. ``LOG_LEVEL`` sets the level of every connector logger.
+Each line holds the method, path, status, duration in ms, the worker's process
+id, the Wix requestId and instanceId of a signed call, and its collectionId: never
+a token, a key or item data. ``LOG_LEVEL`` sets the level of every connector logger.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 
@@ -37,6 +38,7 @@ def request_line(status: int) -> dict:
         "path": request.path,
         "status": status,
         "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        "pid": os.getpid(),  # which gunicorn worker served it
     }
     if isinstance(g.get("collection_id"), str):
         line["collectionId"] = g.collection_id

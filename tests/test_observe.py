@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -40,11 +41,12 @@ def test_each_request_is_one_json_line_with_its_wix_ids(wix, people, caplog):
         "method": "POST",
         "path": "/v3/items/query",
         "status": 200,
+        "pid": os.getpid(),
         "collectionId": "people",
         "requestId": "r-1",
         "instanceId": "site-1",
     }
-    assert set(lines[2]) == {"method", "path", "status", "ms"}
+    assert set(lines[2]) == {"method", "path", "status", "ms", "pid"}
 
 
 def test_log_level_and_stdout_json(capsys, monkeypatch, wix, people):
