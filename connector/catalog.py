@@ -109,6 +109,8 @@ class Collection:
     owner_scope: str | None = None
     multi: dict[str, joins.MultiReference] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
+    #: The schema version the catalog knew when this was reflected (Catalog.check_version).
+    version: str | None = None
     _reader_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def row_to_item(self, row) -> dict:
@@ -200,10 +202,13 @@ class Catalog:
     def refresh(self, collection_id: str) -> Collection:
         """Reflect ``collection_id`` again (after the schema may have changed)."""
         with self._lock:
+            # Read before the table: the table then holds at least this version's changes.
+            version = self._version
             collection = self._reflect(collection_id)
             if collection is None:
                 self._cache.pop(collection_id, None)
                 raise CollectionNotFound(collection_id)
+            collection.version = version
             self._cache[collection_id] = collection
             return collection
 
@@ -227,18 +232,26 @@ class Catalog:
         except sa.exc.SQLAlchemyError:  # the change itself most likely failed with it
             log.warning("could not record a schema change for the other processes")
 
-    def check_version(self, conn) -> bool:
-        """Drop the cache when another process changed a schema since it was
-        filled (one indexed read on the request's own connection, which on
-        PostgreSQL the checkout's pre-ping has already made); whether it did.
+    def check_version(self, conn, collection: Collection | None = None) -> bool:
+        """Whether another process changed a schema since the cache was filled, or
+        since ``collection`` (the one the request is about to use) was reflected;
+        then it is dropped from the cache. One indexed read on the request's own
+        connection, which on PostgreSQL the checkout's pre-ping has already made.
         The TTL stays as the backstop for tables changed by other tools."""
         version = db.pinged_version(conn)
         if version is db.NOT_PINGED:
             version = metadata.schema_version(conn)
-        if version == self._version:
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+            return True
+        if collection is None or collection.version == version:
             return False
-        self._cache.clear()
-        self._version = version
+        # Taken from the cache just before another thread of this process saw the
+        # new version and cleared it, or reflected while it did.
+        cached = self._cache.get(collection.id)
+        if cached is not None and cached.version != version:
+            self._cache.pop(collection.id, None)
         return True
 
     def collection_ids(self) -> list[str]:

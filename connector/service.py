@@ -19,7 +19,13 @@ from flask import current_app, g
 from . import config, dberrors, ddl, indexes, permissions, sqltypes, writes
 from .catalog import Catalog, Collection
 from .cursors import CursorSigner
-from .errors import CollectionChangeNotSupported, CollectionNotFound, ValidationError, violation
+from .errors import (
+    CollectionChangeNotSupported,
+    CollectionNotFound,
+    DatabaseUnavailable,
+    ValidationError,
+    violation,
+)
 from .filters import UnknownField
 from .sync import store as sync_store
 
@@ -61,9 +67,7 @@ def _with_schema(collection_id, fn, args, *, operation: str, items=None):
     if items is not None and writes.unknown_keys(collection, items):
         collection = cat.refresh(collection_id)
     try:
-        return _run(cat, collection, fn, args, operation)
-    except SchemaChanged:  # by another process: run against the schema as it is now
-        return _run(cat, cat.get(collection_id), fn, args, operation)
+        return _run_schema_current(cat, collection_id, collection, fn, args, operation)
     except UnknownField:
         fresh = cat.refresh(collection_id)
         if fresh.fields.keys() == collection.fields.keys():
@@ -74,6 +78,25 @@ def _with_schema(collection_id, fn, args, *, operation: str, items=None):
             raise
         # Possibly a column or table changed by another tool: look again, once.
         return _run(cat, cat.refresh(collection_id), fn, args, operation)
+
+
+#: Runs of a request whose collection another process (or thread) changed meanwhile.
+SCHEMA_ATTEMPTS = 3
+
+
+def _run_schema_current(
+    cat: Catalog, collection_id: str, collection: Collection, fn, args, operation
+):
+    """``_run``, again against the schema as it is now while it has changed under
+    the request (nothing ran yet then); 503 if it keeps changing."""
+    for _ in range(SCHEMA_ATTEMPTS):
+        try:
+            return _run(cat, collection, fn, args, operation)
+        except SchemaChanged:
+            collection = cat.get(collection_id)
+    raise DatabaseUnavailable(
+        "The collection's schema kept changing while this request ran; try again."
+    )
 
 
 #: Attempts of a write whose transaction the database aborted as a whole.
@@ -104,7 +127,7 @@ def _run_once(cat: Catalog, collection: Collection, fn, args, write: bool):
         with cat.engine.connect() as conn:
             conn.execution_options(connector_write=True)
             with conn.begin():
-                if cat.check_version(conn):
+                if cat.check_version(conn, collection):
                     raise SchemaChanged
                 result = fn(conn, collection, *args)
                 if collection.tracked:  # the change history, in the same transaction
@@ -131,7 +154,7 @@ def _read_on(engine: sa.Engine, cat: Catalog, collection: Collection, fn, args):
     with engine.connect() as conn:
         if collection.backend.read_isolation:
             conn.execution_options(isolation_level=collection.backend.read_isolation)
-        if cat.check_version(conn):
+        if cat.check_version(conn, collection):
             raise SchemaChanged
         return fn(conn, collection, *args)
 

@@ -81,6 +81,29 @@ def _system(item):
     return {k: v for k, v in item.items() if k in ("_createdDate", "_updatedDate", "_owner")}
 
 
+def test_a_collection_taken_before_another_thread_saw_the_change_is_not_used(two_workers):
+    """Threads of one worker share its catalog: one may take a collection from the
+    cache just before another sees the new version and clears it. The first must
+    then not run against what it took."""
+    one, other = two_workers
+    assert one.post("/v3/collections/create", {"collection": COLLECTION})[0] == 200
+    assert other.items("notes") == []
+    catalog = other.app.extensions["connector.catalog"]
+    engine = other.app.extensions["connector.engine"]
+    taken = catalog.get("notes")  # the first thread
+
+    added = {**COLLECTION, "fields": [*COLLECTION["fields"], {"key": "body", "type": "TEXT"}]}
+    assert one.post("/v3/collections/update", {"collection": added})[0] == 200
+    with engine.connect() as conn:  # the second thread's request sees the change
+        assert catalog.check_version(conn, catalog.get("notes")) is True
+    assert "body" in catalog.get("notes").fields  # and fills the cache anew
+
+    with engine.connect() as conn:  # the first thread's request, after that
+        assert catalog.check_version(conn, taken) is True
+        assert catalog.check_version(conn, catalog.get("notes")) is False
+    assert "body" not in taken.fields and "body" in catalog.get("notes").fields
+
+
 def test_a_pooled_postgresql_connection_reads_the_version_in_its_pre_ping(two_workers, backend):
     """On PostgreSQL the checkout's pre-ping is the version read (one round trip
     fewer per request); elsewhere the request reads it as its first statement.
@@ -127,3 +150,15 @@ def test_a_postgresql_pre_ping_without_the_settings_table_is_a_plain_ping(databa
         with setup.begin() as conn:
             conn.execute(sa.text('DROP SCHEMA "unmigrated" CASCADE'))
         setup.dispose()
+
+
+def test_a_schema_that_keeps_changing_under_a_request_is_a_503(two_workers, monkeypatch):
+    one, _ = two_workers
+    assert one.post("/v3/collections/create", {"collection": COLLECTION})[0] == 200
+    catalog = one.app.extensions["connector.catalog"]
+    checks = []
+    monkeypatch.setattr(catalog, "check_version", lambda conn, c=None: checks.append(c) or True)
+    status, body = one.query("notes")
+    assert (status, body["errorCode"]) == (503, "DATABASE_UNAVAILABLE"), body
+    assert "kept changing" in body["errorMessage"]
+    assert len(checks) == 3  # SCHEMA_ATTEMPTS runs, none of which went on to the query
