@@ -249,9 +249,11 @@ class Catalog:
             return False
         # Taken from the cache just before another thread of this process saw the
         # new version and cleared it, or reflected while it did.
-        cached = self._cache.get(collection.id)
-        if cached is not None and cached.version != version:
-            self._cache.pop(collection.id, None)
+        # (Every such entry: the cache's keys are the ids requested, which on
+        # SQLite may differ in case from the collection's.)
+        for key, cached in list(self._cache.items()):
+            if cached.version != version:
+                self._cache.pop(key, None)
         return True
 
     def collection_ids(self) -> list[str]:
